@@ -1,0 +1,83 @@
+//! What `#[derive(Architecture)]` implements.
+
+use std::fmt;
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+
+use crate::encoder::EncoderMode;
+use crate::schema::ConfigValue;
+use crate::summary::{Modality, Summary};
+
+/// An architecture's generated config (`<Name>Config`), independent of the backend.
+pub trait ArchitectureConfig: ConfigValue {
+    /// The registered name (`architecture = "unimodal"`).
+    const NAME: &'static str;
+    /// The architecture's doc comment.
+    const DOC: &'static str;
+    /// Whether a teacher is part of it: its runs are distillation runs.
+    const HAS_TEACHER: bool;
+
+    /// The network label (`1xE--T`).
+    fn summary(&self) -> Summary;
+
+    /// Every encoder, its modality and mode.
+    fn encoders(&self) -> Vec<EncoderInfo>;
+}
+
+/// An encoder field as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderInfo {
+    pub field: &'static str,
+    pub modality: Modality,
+    pub mode: EncoderMode,
+}
+
+/// A network declared with the DSL: parts that can be visited and mapped one by one.
+pub trait Architecture<B: Backend>: Module<B> {
+    type Config: ArchitectureConfig;
+
+    fn init(config: &Self::Config, device: &B::Device) -> Self;
+
+    /// Calls `visitor` once per role field, in declaration order.
+    fn visit_parts<V: PartVisitor<B>>(&self, visitor: &mut V);
+
+    /// Rebuilds the network with every role field passed through `mapper` (loading weights).
+    fn map_parts<M: PartMapper<B>>(self, mapper: &mut M) -> Result<Self, M::Error>;
+}
+
+/// What a role field is to the architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Encoder(Modality),
+    Fusion,
+    Head,
+    Teacher,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Encoder(m) => write!(f, "encoder ({m})"),
+            Role::Fusion => f.write_str("fusion"),
+            Role::Head => f.write_str("head"),
+            Role::Teacher => f.write_str("teacher"),
+        }
+    }
+}
+
+/// Sees each part of an architecture.
+pub trait PartVisitor<B: Backend> {
+    fn part<M: Module<B>>(&mut self, name: &'static str, role: Role, module: &M);
+}
+
+/// Transforms each part of an architecture, possibly failing.
+pub trait PartMapper<B: Backend> {
+    type Error;
+    fn part<M: Module<B>>(
+        &mut self,
+        name: &'static str,
+        role: Role,
+        module: M,
+    ) -> Result<M, Self::Error>;
+}

@@ -1,0 +1,9 @@
+//! Building blocks of architectures, each a Burn module with its `#[config]` beside it.
+
+pub mod head;
+pub mod projector;
+pub mod text;
+
+pub use head::{ClassifierHead, ClassifierHeadConfig};
+pub use projector::{Projector, ProjectorConfig};
+pub use text::{Pooling, TextEncoder, TextEncoderConfig};

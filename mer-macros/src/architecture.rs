@@ -1,0 +1,225 @@
+//! Code generation for `#[derive(Architecture)]`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{ArchField, Architecture, Role};
+use crate::config::{assert_config_value, check_body, default_tokens};
+
+pub fn expand(arch: &Architecture) -> TokenStream {
+    let ident = &arch.ident;
+    let vis = &arch.vis;
+    let backend = &arch.backend;
+    let config_ident = format_ident!("{}Config", ident);
+    let name = &arch.name;
+    let doc = &arch.doc;
+    let config_doc = format!("Configuration of the `{name}` architecture.\n\n{doc}");
+    let type_name = config_ident.to_string();
+    let field_idents: Vec<_> = arch.fields.iter().map(|f| &f.ident).collect();
+    let check = check_body(&field_idents, arch.check.as_ref());
+
+    let config_fields = arch.fields.iter().map(|f| {
+        let (fident, fdoc) = (&f.ident, &f.doc);
+        let ty = config_type(f);
+        quote! { #[doc = #fdoc] pub #fident: #ty }
+    });
+    let schema_fields = arch.fields.iter().map(|f| {
+        let (fname, fdoc) = (f.ident.to_string(), &f.doc);
+        let ty = config_type(f);
+        let default = match &f.role {
+            Role::Hyper { default, .. } => default_tokens(&f.ty, default.as_ref()),
+            _ => quote!(::std::option::Option::None),
+        };
+        quote! {
+            ::mer_core::schema::Field {
+                name: #fname,
+                doc: #fdoc,
+                kind: <#ty as ::mer_core::schema::ConfigValue>::kind(),
+                default: #default,
+            }
+        }
+    });
+    let assertions = arch.fields.iter().map(|f| match &f.role {
+        Role::Hyper { .. } => assert_config_value(&f.ty),
+        _ => {
+            let ty = config_type(f);
+            quote_spanned! {f.ty.span()=>
+                const _: fn() = || {
+                    fn assert_module_config<T: ::mer_core::schema::ConfigValue>() {}
+                    assert_module_config::<#ty>();
+                };
+            }
+        }
+    });
+    let init_fields = arch.fields.iter().map(|f| {
+        let fident = &f.ident;
+        match &f.role {
+            Role::Encoder { .. } => quote! {
+                #fident: self.#fident.init_with(|config| config.init(device))
+            },
+            Role::Hyper { .. } => quote!(#fident: ::std::clone::Clone::clone(&self.#fident)),
+            _ => quote!(#fident: self.#fident.init(device)),
+        }
+    });
+    let modalities = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Encoder { modality, .. } => Some(modality_tokens(*modality)),
+        _ => None,
+    });
+    let experts = arch
+        .fields
+        .iter()
+        .find(|f| matches!(f.role, Role::Hyper { experts: true, .. }))
+        .map(|f| {
+            let fident = &f.ident;
+            quote_spanned!(f.ty.span()=> self.#fident as usize)
+        })
+        .unwrap_or_else(|| quote!(1usize));
+    let encoders = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Encoder { modality, .. } => {
+            let fname = f.ident.to_string();
+            let fident = &f.ident;
+            let modality = modality_tokens(*modality);
+            Some(quote! {
+                ::mer_core::architecture::EncoderInfo {
+                    field: #fname,
+                    modality: #modality,
+                    mode: self.#fident.mode,
+                }
+            })
+        }
+        _ => None,
+    });
+    let has_teacher = arch
+        .fields
+        .iter()
+        .any(|f| matches!(f.role, Role::Teacher { .. }));
+    let parts: Vec<_> = arch
+        .fields
+        .iter()
+        .filter_map(|f| role_tokens(&f.role).map(|role| (f, role)))
+        .collect();
+    let visit_parts = parts.iter().map(|(f, role)| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(visitor.part(#fname, #role, &self.#fident);)
+    });
+    let map_fields = arch.fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        match role_tokens(&f.role) {
+            Some(role) => quote!(#fident: mapper.part(#fname, #role, self.#fident)?),
+            None => quote!(#fident: self.#fident),
+        }
+    });
+
+    quote! {
+        #[doc = #config_doc]
+        #[derive(
+            ::std::fmt::Debug,
+            ::std::clone::Clone,
+            ::std::cmp::PartialEq,
+            ::mer_core::__private::serde::Serialize,
+            ::mer_core::__private::serde::Deserialize,
+        )]
+        #[serde(crate = "::mer_core::__private::serde", deny_unknown_fields)]
+        #vis struct #config_ident {
+            #(#config_fields,)*
+        }
+
+        #(#assertions)*
+
+        impl ::mer_core::schema::ConfigValue for #config_ident {
+            fn kind() -> ::mer_core::schema::Kind {
+                ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
+                    name: #type_name,
+                    doc: #doc,
+                    fields: ::std::vec![#(#schema_fields),*],
+                })
+            }
+
+            #check
+        }
+
+        impl #config_ident {
+            /// Builds the network on `device`, encoders in their configured mode.
+            pub fn init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
+                &self,
+                device: &#backend::Device,
+            ) -> #ident<#backend> {
+                #ident { #(#init_fields,)* }
+            }
+        }
+
+        impl ::mer_core::architecture::ArchitectureConfig for #config_ident {
+            const NAME: &'static str = #name;
+            const DOC: &'static str = #doc;
+            const HAS_TEACHER: bool = #has_teacher;
+
+            fn summary(&self) -> ::mer_core::summary::Summary {
+                ::mer_core::summary::Summary::new(#experts, &[#(#modalities),*])
+            }
+
+            fn encoders(&self) -> ::std::vec::Vec<::mer_core::architecture::EncoderInfo> {
+                ::std::vec![#(#encoders),*]
+            }
+        }
+
+        impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend>
+            ::mer_core::architecture::Architecture<#backend> for #ident<#backend>
+        {
+            type Config = #config_ident;
+
+            fn init(config: &Self::Config, device: &#backend::Device) -> Self {
+                config.init(device)
+            }
+
+            fn visit_parts<V: ::mer_core::architecture::PartVisitor<#backend>>(&self, visitor: &mut V) {
+                #(#visit_parts)*
+            }
+
+            fn map_parts<M: ::mer_core::architecture::PartMapper<#backend>>(
+                self,
+                mapper: &mut M,
+            ) -> ::std::result::Result<Self, M::Error> {
+                ::std::result::Result::Ok(Self { #(#map_fields,)* })
+            }
+        }
+
+        ::mer_core::__private::inventory::submit! {
+            ::mer_core::registry::Registration::of::<#ident<::mer_core::registry::PlanBackend>>()
+        }
+    }
+}
+
+/// The type a field has in the generated config.
+fn config_type(field: &ArchField) -> TokenStream {
+    match &field.role {
+        Role::Encoder { config, .. } => {
+            quote_spanned!(field.ty.span()=> ::mer_core::encoder::EncoderSlot<#config>)
+        }
+        Role::Fusion { config } | Role::Head { config } | Role::Teacher { config } => {
+            quote_spanned!(field.ty.span()=> #config)
+        }
+        Role::Hyper { .. } => {
+            let ty = &field.ty;
+            quote!(#ty)
+        }
+    }
+}
+
+fn role_tokens(role: &Role) -> Option<TokenStream> {
+    Some(match role {
+        Role::Encoder { modality, .. } => {
+            let modality = modality_tokens(*modality);
+            quote!(::mer_core::architecture::Role::Encoder(#modality))
+        }
+        Role::Fusion { .. } => quote!(::mer_core::architecture::Role::Fusion),
+        Role::Head { .. } => quote!(::mer_core::architecture::Role::Head),
+        Role::Teacher { .. } => quote!(::mer_core::architecture::Role::Teacher),
+        Role::Hyper { .. } => return None,
+    })
+}
+
+fn modality_tokens(modality: char) -> TokenStream {
+    let variant = format_ident!("{}", modality.to_string());
+    quote!(::mer_core::summary::Modality::#variant)
+}

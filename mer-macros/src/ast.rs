@@ -1,0 +1,558 @@
+//! The typed model both macros parse their input into before generating anything.
+//!
+//! Every misuse is reported here, as a `syn::Error` at the offending span.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Data, DeriveInput, Expr, Fields, GenericArgument, GenericParam, Ident, LitStr, Path,
+    PathArguments, Type, Visibility,
+};
+
+use crate::docs::doc_text;
+
+/// An architecture: `#[derive(Architecture)] struct Name<B: Backend> { ... }`.
+pub struct Architecture {
+    pub ident: Ident,
+    pub vis: Visibility,
+    /// The backend type parameter (`B`).
+    pub backend: Ident,
+    /// The registered name (`architecture = "unimodal"` in a config).
+    pub name: String,
+    pub doc: String,
+    pub fields: Vec<ArchField>,
+    /// `check = path`: a cross-field check of the generated config.
+    pub check: Option<Path>,
+}
+
+pub struct ArchField {
+    pub ident: Ident,
+    pub ty: Type,
+    pub doc: String,
+    pub role: Role,
+}
+
+/// What a field is to the architecture.
+pub enum Role {
+    Encoder {
+        modality: char,
+        config: Path,
+    },
+    Fusion {
+        config: Path,
+    },
+    Head {
+        config: Path,
+    },
+    Teacher {
+        config: Path,
+    },
+    Hyper {
+        default: Option<Expr>,
+        experts: bool,
+    },
+}
+
+impl Role {
+    fn attr_name(&self) -> &'static str {
+        match self {
+            Role::Encoder { .. } => "encoder",
+            Role::Fusion { .. } => "fusion",
+            Role::Head { .. } => "head",
+            Role::Teacher { .. } => "teacher",
+            Role::Hyper { .. } => "hyper",
+        }
+    }
+}
+
+impl Architecture {
+    pub fn from_derive(input: &DeriveInput) -> syn::Result<Self> {
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => &named.named,
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "an architecture is a struct with named fields",
+                    ));
+                }
+            },
+            _ => {
+                return Err(syn::Error::new(
+                    input.ident.span(),
+                    "an architecture is a struct with named fields",
+                ));
+            }
+        };
+        let backend = backend_param(input)?;
+        let (name, check) = parse_struct_attrs(&input.attrs)?;
+        let name = name.unwrap_or_else(|| snake_case(&input.ident));
+
+        let mut parsed = Vec::new();
+        for field in fields {
+            let ident = field.ident.clone().expect("named field");
+            let role = parse_role(&field.attrs, &field.ty, &backend, &ident)?;
+            parsed.push(ArchField {
+                ident,
+                ty: field.ty.clone(),
+                doc: doc_text(&field.attrs),
+                role,
+            });
+        }
+        check_roles(&input.ident, &input.attrs, fields, &parsed)?;
+        Ok(Architecture {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            backend,
+            name,
+            doc: doc_text(&input.attrs),
+            fields: parsed,
+            check,
+        })
+    }
+}
+
+fn backend_param(input: &DeriveInput) -> syn::Result<Ident> {
+    let mut types = input.generics.params.iter().filter_map(|p| match p {
+        GenericParam::Type(t) => Some(t.ident.clone()),
+        _ => None,
+    });
+    match (types.next(), types.next(), input.generics.params.len()) {
+        (Some(b), None, 1) => Ok(b),
+        _ => Err(syn::Error::new(
+            if input.generics.params.is_empty() {
+                input.ident.span()
+            } else {
+                input.generics.span()
+            },
+            "an architecture is generic over exactly one Burn backend: `struct Name<B: Backend>`",
+        )),
+    }
+}
+
+/// `#[architecture(name = "...", check = path)]`.
+fn parse_struct_attrs(attrs: &[Attribute]) -> syn::Result<(Option<String>, Option<Path>)> {
+    let mut name = None;
+    let mut check = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("architecture")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("name") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let value = lit.value();
+                let valid = !value.is_empty()
+                    && value.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
+                    });
+                if !valid {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "an architecture name is lowercase ASCII letters, digits, `-` and `_`",
+                    ));
+                }
+                name = Some(value);
+                Ok(())
+            } else if meta.path.is_ident("check") {
+                check = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown architecture attribute; expected `name = \"...\"` or `check = path`",
+                ))
+            }
+        })?;
+    }
+    Ok((name, check))
+}
+
+fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) -> syn::Result<Role> {
+    let mut role: Option<(Role, Span)> = None;
+    for attr in attrs {
+        let Some(attr_ident) = attr.path().get_ident() else {
+            continue;
+        };
+        let attr_name = attr_ident.to_string();
+        let parsed = match attr_name.as_str() {
+            "encoder" => parse_module_role(attr, ty, backend, true)?,
+            "fusion" | "head" | "teacher" => parse_module_role(attr, ty, backend, false)?,
+            "hyper" => parse_hyper(attr)?,
+            _ => continue,
+        };
+        let parsed = match (parsed, attr_name.as_str()) {
+            (ModuleRole::Encoder(modality, config), _) => Role::Encoder { modality, config },
+            (ModuleRole::Plain(config), "fusion") => Role::Fusion { config },
+            (ModuleRole::Plain(config), "head") => Role::Head { config },
+            (ModuleRole::Plain(config), _) => Role::Teacher { config },
+            (ModuleRole::Hyper(default, experts), _) => Role::Hyper { default, experts },
+        };
+        if let Some((previous, _)) = &role {
+            return Err(syn::Error::new(
+                attr.span(),
+                format!(
+                    "field `{field}` already has the role #[{}]; a field has one role",
+                    previous.attr_name()
+                ),
+            ));
+        }
+        role = Some((parsed, attr.span()));
+    }
+    match role {
+        Some((role, _)) => Ok(role),
+        None if mentions_backend(ty, backend) => Err(syn::Error::new(
+            ty.span(),
+            format!(
+                "field `{field}` is a Burn module but has no role; mark it \
+                 #[encoder(modality = \"T\")], #[fusion], #[head] or #[teacher]"
+            ),
+        )),
+        None => Ok(Role::Hyper {
+            default: None,
+            experts: false,
+        }),
+    }
+}
+
+enum ModuleRole {
+    Encoder(char, Path),
+    Plain(Path),
+    Hyper(Option<Expr>, bool),
+}
+
+fn parse_module_role(
+    attr: &Attribute,
+    ty: &Type,
+    backend: &Ident,
+    encoder: bool,
+) -> syn::Result<ModuleRole> {
+    let role = attr.path().get_ident().expect("checked").to_string();
+    let mut modality: Option<char> = None;
+    let mut config: Option<Path> = None;
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        attr.parse_nested_meta(|meta| {
+            if encoder && meta.path.is_ident("modality") {
+                let lit: LitStr = meta.value()?.parse()?;
+                modality = Some(match lit.value().as_str() {
+                    "T" => 'T',
+                    "A" => 'A',
+                    "V" => 'V',
+                    _ => {
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            "a modality is \"T\" (text), \"A\" (audio) or \"V\" (video)",
+                        ));
+                    }
+                });
+                Ok(())
+            } else if meta.path.is_ident("config") {
+                config = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if encoder {
+                Err(meta.error(
+                    "unknown encoder attribute; expected `modality = \"T\" | \"A\" | \"V\"` or `config = Path`",
+                ))
+            } else {
+                Err(meta.error(format!(
+                    "unknown {role} attribute; expected nothing or `config = Path`"
+                )))
+            }
+        })?;
+    }
+    let module_path = module_type_path(ty, backend).ok_or_else(|| {
+        syn::Error::new(
+            ty.span(),
+            format!(
+                "a #[{role}] field must be a Burn module generic over `{backend}`, like `Head<{backend}>`"
+            ),
+        )
+    })?;
+    let config = config.unwrap_or_else(|| config_path_for(&module_path));
+    if encoder {
+        let modality = modality.ok_or_else(|| {
+            syn::Error::new(
+                attr.span(),
+                "an encoder needs a modality: #[encoder(modality = \"T\" | \"A\" | \"V\")]",
+            )
+        })?;
+        Ok(ModuleRole::Encoder(modality, config))
+    } else {
+        Ok(ModuleRole::Plain(config))
+    }
+}
+
+fn parse_hyper(attr: &Attribute) -> syn::Result<ModuleRole> {
+    let mut default = None;
+    let mut experts = false;
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                default = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("experts") {
+                experts = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown hyper attribute; expected `default = EXPR` or `experts`"))
+            }
+        })?;
+    }
+    Ok(ModuleRole::Hyper(default, experts))
+}
+
+/// One head, at most one fusion, teacher and expert count, at least one encoder.
+fn check_roles(
+    ident: &Ident,
+    attrs: &[Attribute],
+    fields: &syn::punctuated::Punctuated<syn::Field, syn::Token![,]>,
+    parsed: &[ArchField],
+) -> syn::Result<()> {
+    let role_span = |index: usize, name: &str| {
+        fields[index]
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident(name))
+            .map(|a| a.span())
+            .unwrap_or_else(|| fields[index].span())
+    };
+    for (attr, what) in [
+        ("head", "head"),
+        ("fusion", "fusion"),
+        ("teacher", "teacher"),
+    ] {
+        let indices: Vec<usize> = parsed
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.role.attr_name() == attr)
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(&second) = indices.get(1) {
+            return Err(syn::Error::new(
+                role_span(second, attr),
+                format!(
+                    "an architecture has at most one {what}; `{}` is already the #[{attr}]",
+                    parsed[indices[0]].ident
+                ),
+            ));
+        }
+    }
+    let experts: Vec<usize> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.role, Role::Hyper { experts: true, .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&second) = experts.get(1) {
+        return Err(syn::Error::new(
+            role_span(second, "hyper"),
+            "only one hyper-parameter can be #[hyper(experts)]",
+        ));
+    }
+    let span = attrs
+        .iter()
+        .find(|a| a.path().is_ident("architecture"))
+        .map(|a| a.span())
+        .unwrap_or_else(|| ident.span());
+    if !parsed.iter().any(|f| matches!(f.role, Role::Head { .. })) {
+        return Err(syn::Error::new(
+            span,
+            "an architecture needs a #[head] field",
+        ));
+    }
+    if !parsed
+        .iter()
+        .any(|f| matches!(f.role, Role::Encoder { .. }))
+    {
+        return Err(syn::Error::new(
+            span,
+            "an architecture needs at least one #[encoder(modality = ...)] field",
+        ));
+    }
+    Ok(())
+}
+
+/// The path of `X<B>` when the type is a module generic over the backend.
+fn module_type_path(ty: &Type, backend: &Ident) -> Option<Path> {
+    let Type::Path(tp) = ty else { return None };
+    if tp.qself.is_some() {
+        return None;
+    }
+    let last = tp.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let generic_over_backend = args.args.iter().any(|arg| match arg {
+        GenericArgument::Type(Type::Path(p)) => p.path.is_ident(backend),
+        _ => false,
+    });
+    generic_over_backend.then(|| tp.path.clone())
+}
+
+fn mentions_backend(ty: &Type, backend: &Ident) -> bool {
+    fn walk(tokens: TokenStream, backend: &Ident) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => &i == backend,
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), backend),
+            _ => false,
+        })
+    }
+    walk(quote::quote!(#ty), backend)
+}
+
+/// `path::to::Head<B>` → `path::to::HeadConfig`, spanned at the type so a missing config type is
+/// reported on the field.
+fn config_path_for(module: &Path) -> Path {
+    let mut path = module.clone();
+    let last = path.segments.last_mut().expect("non-empty path");
+    last.ident = Ident::new(&format!("{}Config", last.ident), last.ident.span());
+    last.arguments = PathArguments::None;
+    path
+}
+
+/// `WeightedCe` → `weighted_ce`, `MELD` → `meld`: a break only where a lowercase letter or digit
+/// meets an uppercase one, so acronyms stay whole.
+fn snake_case(ident: &Ident) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in ident.to_string().chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// A `#[config]` item: a struct of fields or an enum of unit variants.
+pub struct ConfigItem {
+    /// The item as written, less the `#[config(...)]` field attributes.
+    pub item: DeriveInput,
+    pub doc: String,
+    pub shape: ConfigShape,
+    /// `#[config(check = path)]`: a cross-field check, `fn(&Self) -> Result<(), Problem>`.
+    pub check: Option<Path>,
+}
+
+pub enum ConfigShape {
+    Struct(Vec<ConfigField>),
+    Enum(Vec<ConfigVariant>),
+}
+
+pub struct ConfigField {
+    pub ident: Ident,
+    pub ty: Type,
+    pub doc: String,
+    pub default: Option<Expr>,
+}
+
+pub struct ConfigVariant {
+    pub ident: Ident,
+    /// As written in TOML (kebab-case).
+    pub name: String,
+    pub doc: String,
+}
+
+impl ConfigItem {
+    pub fn parse(args: TokenStream, input: &DeriveInput) -> syn::Result<Self> {
+        let mut check = None;
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("check") {
+                check = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown #[config] argument; expected `check = path` (defaults go on fields: #[config(default = EXPR)])",
+                ))
+            }
+        });
+        syn::parse::Parser::parse2(parser, args)?;
+        if !input.generics.params.is_empty() {
+            return Err(syn::Error::new(
+                input.generics.span(),
+                "a #[config] type cannot be generic",
+            ));
+        }
+        let mut item = input.clone();
+        let shape = match &mut item.data {
+            Data::Struct(data) => {
+                let Fields::Named(named) = &mut data.fields else {
+                    return Err(syn::Error::new(
+                        input.ident.span(),
+                        "a #[config] struct has named fields",
+                    ));
+                };
+                let mut fields = Vec::new();
+                for field in named.named.iter_mut() {
+                    let default = take_default(&mut field.attrs)?;
+                    fields.push(ConfigField {
+                        ident: field.ident.clone().expect("named"),
+                        ty: field.ty.clone(),
+                        doc: doc_text(&field.attrs),
+                        default,
+                    });
+                }
+                ConfigShape::Struct(fields)
+            }
+            Data::Enum(data) => {
+                let mut variants = Vec::new();
+                for variant in &data.variants {
+                    if !matches!(variant.fields, Fields::Unit) {
+                        return Err(syn::Error::new(
+                            variant.fields.span(),
+                            "a #[config] enum has unit variants only",
+                        ));
+                    }
+                    variants.push(ConfigVariant {
+                        ident: variant.ident.clone(),
+                        name: kebab_case(&variant.ident),
+                        doc: doc_text(&variant.attrs),
+                    });
+                }
+                ConfigShape::Enum(variants)
+            }
+            Data::Union(_) => {
+                return Err(syn::Error::new(
+                    input.ident.span(),
+                    "#[config] applies to a struct or an enum",
+                ));
+            }
+        };
+        if check.is_some() && matches!(shape, ConfigShape::Enum(_)) {
+            return Err(syn::Error::new(
+                input.ident.span(),
+                "`check` applies to #[config] structs",
+            ));
+        }
+        Ok(ConfigItem {
+            doc: doc_text(&input.attrs),
+            item,
+            shape,
+            check,
+        })
+    }
+}
+
+/// Removes `#[config(default = EXPR)]` from a field's attributes, returning the expression.
+fn take_default(attrs: &mut Vec<Attribute>) -> syn::Result<Option<Expr>> {
+    let mut default = None;
+    let mut result = Ok(());
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("config") {
+            return true;
+        }
+        if let Err(e) = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                default = Some(meta.value()?.parse::<Expr>()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown config attribute; expected `default = EXPR`"))
+            }
+        }) {
+            result = Err(e);
+        }
+        false
+    });
+    result.map(|()| default)
+}
+
+fn kebab_case(ident: &Ident) -> String {
+    snake_case(ident).replace('_', "-")
+}

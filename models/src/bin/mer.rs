@@ -1,0 +1,166 @@
+//! `mer`: the tools that work across architectures.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use mer_core::store::Store;
+use mer_core::{atomic, reference, registry, schema};
+use models::cli::{self, ConfigArgs};
+
+#[derive(Parser)]
+#[command(version, about = "mer: multimodal emotion recognition in conversation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the resolved config, summary, parameter table, hash and checkpoint folder of a
+    /// config without training.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the config reference (Markdown) and JSON Schema of every architecture.
+    Docs {
+        /// Where the files go.
+        #[arg(long, default_value = "docs/config")]
+        dir: PathBuf,
+        /// Write nothing; fail if the committed files differ from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+    /// List the checkpoints in a store.
+    Ls {
+        /// The store's root.
+        #[arg(long, default_value = "checkpoints")]
+        root: PathBuf,
+    },
+    /// Remove weight blobs that no checkpoint links to.
+    Gc {
+        #[arg(long, default_value = "checkpoints")]
+        root: PathBuf,
+    },
+    /// Copy a checkpoint to DIR with its weights as plain files.
+    Export {
+        /// The checkpoint folder.
+        checkpoint: PathBuf,
+        /// The new folder; must not exist.
+        dir: PathBuf,
+        #[arg(long, default_value = "checkpoints")]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    cli::main(|| match Cli::parse().command {
+        Command::Plan { config, json } => {
+            if config.configs.is_empty() {
+                bail!(mer_core::config::ConfigError::Override {
+                    arg: String::new(),
+                    message: "`mer plan` needs at least one config file".into(),
+                });
+            }
+            let plan = cli::plan(&config, None, None)?;
+            cli::print_plan(&plan, json)
+        }
+        Command::Docs { dir, check } => docs(&dir, check),
+        Command::Ls { root } => ls(&Store::new(root)),
+        Command::Gc { root } => {
+            let report = Store::new(&root).gc()?;
+            for blob in &report.removed {
+                println!("removed {blob}");
+            }
+            println!(
+                "{} blobs removed ({} bytes freed), {} kept",
+                report.removed.len(),
+                report.freed_bytes,
+                report.kept
+            );
+            Ok(())
+        }
+        Command::Export {
+            checkpoint,
+            dir,
+            root,
+        } => {
+            Store::new(root).export(&checkpoint, &dir)?;
+            println!("exported {} to {}", checkpoint.display(), dir.display());
+            Ok(())
+        }
+    })
+}
+
+/// The files `mer docs` owns: `<arch>.md` and `<arch>.schema.json` per architecture.
+fn docs(dir: &Path, check: bool) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for registration in registry::architectures() {
+        let kind = (registration.schema)();
+        let markdown = reference::markdown(registration.name, registration.doc, &kind);
+        let schema = schema::json_schema(&format!("mer {} config", registration.name), &kind);
+        let schema = serde_json::to_string_pretty(&schema)? + "\n";
+        for (file, content) in [
+            (format!("{}.md", registration.name), markdown),
+            (format!("{}.schema.json", registration.name), schema),
+        ] {
+            let path = dir.join(file);
+            if check {
+                let current = std::fs::read_to_string(&path).unwrap_or_default();
+                if current != content {
+                    stale.push(path);
+                }
+            } else {
+                atomic::write(&path, content.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+        }
+    }
+    if !stale.is_empty() {
+        let list: Vec<String> = stale.iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "stale config docs (run `mer docs` and commit): {}",
+            list.join(", ")
+        );
+    }
+    if check {
+        println!("config docs are up to date");
+    }
+    Ok(())
+}
+
+fn ls(store: &Store) -> anyhow::Result<()> {
+    let checkpoints = store.list()?;
+    if checkpoints.is_empty() {
+        println!("no checkpoints under {}", store.root().display());
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<10} {:<9} {:>6}  {:<24} path",
+        "architecture", "summary", "hash", "seed", "metrics"
+    );
+    for entry in checkpoints {
+        let m = &entry.manifest;
+        let metrics = m
+            .metrics
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<12} {:<10} {:<9} {:>6}  {:<24} {}",
+            m.architecture,
+            m.summary,
+            m.hash,
+            m.seed,
+            metrics,
+            store.root().join(&entry.dir).display()
+        );
+    }
+    Ok(())
+}

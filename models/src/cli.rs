@@ -1,0 +1,91 @@
+//! What the `mer` tool and every architecture binary share: config arguments, `plan`, and the
+//! mapping of errors to exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use mer_core::config::{ConfigError, RawConfig, Source};
+use mer_core::plan::Plan;
+use mer_core::registry;
+use mer_core::store::StoreError;
+
+/// Config files and overrides, as every command that reads a config takes them.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// TOML files, merged in order (later files win, tables merge key by key).
+    pub configs: Vec<PathBuf>,
+    /// Overrides applied after the files: `--set training.seed=7`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// The merged raw config; with no files, the built-in default when one is given.
+    pub fn load(&self, builtin: Option<Source>) -> Result<RawConfig, ConfigError> {
+        match (self.configs.is_empty(), builtin) {
+            (true, Some(source)) => RawConfig::from_sources(&[source], &self.overrides),
+            _ => RawConfig::load(&self.configs, &self.overrides),
+        }
+    }
+}
+
+/// Resolves a config and plans the run; `architecture` is the binary's own, if it has one.
+pub fn plan(
+    args: &ConfigArgs,
+    builtin: Option<Source>,
+    architecture: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let raw = args.load(builtin)?;
+    let registration = registry::for_config(&raw, architecture)?;
+    if let Some(expected) = architecture
+        && registration.name != expected
+    {
+        return Err(ConfigError::Invalid {
+            origin: raw
+                .origin_of("architecture")
+                .cloned()
+                .unwrap_or_else(|| raw.root_origin()),
+            key: "architecture".into(),
+            message: format!(
+                "this binary runs \"{expected}\", the config is for \"{}\" (use `mer` or the `{}` binary)",
+                registration.name, registration.name
+            ),
+        }
+        .into());
+    }
+    Ok((registration.plan)(&raw)?)
+}
+
+/// Prints a plan, as text or as one JSON object.
+pub fn print_plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan.to_json()).context("serialising the plan")?
+        );
+    } else {
+        print!("{plan}");
+    }
+    Ok(())
+}
+
+/// Runs a binary's body: bad input (config, a path that is not a checkpoint) exits 2, any
+/// other failure 1.
+pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let bad_input = error.chain().any(|cause| {
+                cause.is::<ConfigError>()
+                    || matches!(
+                        cause.downcast_ref::<StoreError>(),
+                        Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))
+                    )
+            });
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}

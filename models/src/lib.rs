@@ -1,0 +1,8 @@
+//! Architectures declared with mer's DSL, and what their binaries share.
+//!
+//! Each architecture registers itself when this crate is linked; `mer` finds them all.
+
+pub mod cli;
+pub mod unimodal;
+
+pub use unimodal::{Unimodal, UnimodalConfig};

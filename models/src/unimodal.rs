@@ -1,0 +1,78 @@
+//! `unimodal`: one encoder, a projector and a classifier head.
+
+use burn::module::Module;
+use burn::nn::Dropout;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+use mer_core::Architecture;
+use mer_core::nn::{
+    ClassifierHead, ClassifierHeadConfig, Projector, ProjectorConfig, TextEncoder,
+    TextEncoderConfig,
+};
+use mer_core::schema::Problem;
+
+/// The text-only baseline: an utterance encoder, a projector and a classifier head.
+#[derive(Module, Debug, Architecture)]
+#[architecture(name = "unimodal", check = Self::check_widths)]
+pub struct Unimodal<B: Backend> {
+    /// The utterance encoder.
+    #[encoder(modality = "T")]
+    pub text: TextEncoder<B>,
+    /// Maps the pooled utterance state to the head's width.
+    #[fusion]
+    pub projector: Projector<B>,
+    /// Emotion or sentiment logits.
+    #[head]
+    pub head: ClassifierHead<B>,
+    /// Dropout on the pooled utterance state, before the projector.
+    #[hyper(default = 0.1)]
+    pub dropout: f64,
+}
+
+/// The built-in demo default: `unimodal` with no config file uses it.
+pub const DEMO_CONFIG: &str = include_str!("../../experiments/unimodal/demo.toml");
+
+/// The name errors show for [`DEMO_CONFIG`].
+pub const DEMO_CONFIG_NAME: &str = "experiments/unimodal/demo.toml (built in)";
+
+impl UnimodalConfig {
+    /// Widths must agree from part to part.
+    fn check_widths(&self) -> Result<(), Problem> {
+        let hidden = self.text.config.hidden;
+        if self.projector.input != hidden {
+            return Err(Problem::new(
+                "projector.input",
+                format!(
+                    "must equal text.hidden ({hidden}), found {}",
+                    self.projector.input
+                ),
+            ));
+        }
+        if self.head.input != self.projector.output {
+            return Err(Problem::new(
+                "head.input",
+                format!(
+                    "must equal projector.output ({}), found {}",
+                    self.projector.output, self.head.input
+                ),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Problem::new("dropout", "must be in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+impl<B: Backend> Unimodal<B> {
+    /// `tokens` [N, T] ids and `attention_mask` [N, T] (1 token, 0 padding) → logits [N, classes].
+    pub fn forward(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        attention_mask: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 2> {
+        let pooled = self.text.forward(tokens, attention_mask);
+        let pooled = Dropout { prob: self.dropout }.forward(pooled);
+        self.head.forward(self.projector.forward(pooled))
+    }
+}

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor};
 
 use crate::encoder::EncoderMode;
 use crate::schema::ConfigValue;
@@ -80,4 +81,25 @@ pub trait PartMapper<B: Backend> {
         role: Role,
         module: M,
     ) -> Result<M, Self::Error>;
+}
+
+/// Initialises every lazily initialised parameter of `module` now.
+///
+/// Burn draws a parameter's initial value on first use, and a clone of a not-yet-used module
+/// draws its own: two "copies" of one encoder would hold different weights. Generated `init`
+/// calls this so that a network, once built, has its weights.
+pub fn materialize<B: Backend, M: Module<B>>(module: &M) {
+    struct Touch;
+    impl<B: Backend> ModuleVisitor<B> for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+            let _ = param.val();
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
 }

@@ -40,6 +40,8 @@ impl<C> EncoderSlot<C> {
 const MODE_KEY: &str = "mode";
 
 impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
+    type Checked = Self;
+
     fn kind() -> Kind {
         let Kind::Table(mut table) = C::kind() else {
             panic!("an encoder config is a #[config] struct");

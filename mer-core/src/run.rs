@@ -125,6 +125,8 @@ pub struct RunConfig<M> {
 }
 
 impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
+    type Checked = Self;
+
     fn kind() -> Kind {
         let section = |name, doc, kind| Field {
             name,

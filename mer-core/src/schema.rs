@@ -17,6 +17,10 @@ use serde_json::{Value as Json, json};
     note = "hyper-parameters are bool, integers, floats, String, Vec or Option of those, or types marked #[config]; a Burn module field needs a role: #[encoder(modality = \"T\")], #[fusion], #[head] or #[teacher]"
 )]
 pub trait ConfigValue: Serialize + DeserializeOwned + Clone + std::fmt::Debug + PartialEq {
+    /// Always `Self`. Generated configs name hyper-parameter fields through it, so a type that
+    /// is not a config value fails with this trait's message alone, not serde's.
+    type Checked;
+
     /// The schema of this type.
     fn kind() -> Kind;
 
@@ -176,6 +180,7 @@ pub fn default_value<T: Serialize>(value: T) -> toml::Value {
 macro_rules! integer_kinds {
     ($($ty:ty),*) => {$(
         impl ConfigValue for $ty {
+            type Checked = Self;
             fn kind() -> Kind {
                 Kind::Integer {
                     min: i64::try_from(<$ty>::MIN).unwrap_or(i64::MIN),
@@ -188,31 +193,37 @@ macro_rules! integer_kinds {
 integer_kinds!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl ConfigValue for bool {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::Bool
     }
 }
 impl ConfigValue for f32 {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::Float
     }
 }
 impl ConfigValue for f64 {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::Float
     }
 }
 impl ConfigValue for String {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::String
     }
 }
 impl ConfigValue for PathBuf {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::String
     }
 }
 impl<T: ConfigValue> ConfigValue for Vec<T> {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::Array(Box::new(T::kind()))
     }
@@ -227,6 +238,7 @@ impl<T: ConfigValue> ConfigValue for Vec<T> {
     }
 }
 impl<T: ConfigValue> ConfigValue for Option<T> {
+    type Checked = Self;
     fn kind() -> Kind {
         Kind::Optional(Box::new(T::kind()))
     }

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{ArchField, Architecture, Role};
-use crate::config::{assert_config_value, check_body, default_tokens};
+use crate::config::{check_body, default_tokens};
 
 pub fn expand(arch: &Architecture) -> TokenStream {
     let ident = &arch.ident;
@@ -40,9 +40,9 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             }
         }
     });
-    let assertions = arch.fields.iter().map(|f| match &f.role {
-        Role::Hyper { .. } => assert_config_value(&f.ty),
-        _ => {
+    let assertions = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Hyper { .. } => None,
+        _ => Some({
             let ty = config_type(f);
             quote_spanned! {f.ty.span()=>
                 const _: fn() = || {
@@ -50,7 +50,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                     assert_module_config::<#ty>();
                 };
             }
-        }
+        }),
     });
     let init_fields = arch.fields.iter().map(|f| {
         let fident = &f.ident;
@@ -128,6 +128,8 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         #(#assertions)*
 
         impl ::mer_core::schema::ConfigValue for #config_ident {
+            type Checked = Self;
+
             fn kind() -> ::mer_core::schema::Kind {
                 ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
                     name: #type_name,
@@ -140,12 +142,15 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         }
 
         impl #config_ident {
-            /// Builds the network on `device`, encoders in their configured mode.
+            /// Builds the network on `device`, encoders in their configured mode, every weight
+            /// drawn now (so clones share them).
             pub fn init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
                 &self,
                 device: &#backend::Device,
             ) -> #ident<#backend> {
-                #ident { #(#init_fields,)* }
+                let network = #ident { #(#init_fields,)* };
+                ::mer_core::architecture::materialize(&network);
+                network
             }
         }
 
@@ -201,7 +206,7 @@ fn config_type(field: &ArchField) -> TokenStream {
         }
         Role::Hyper { .. } => {
             let ty = &field.ty;
-            quote!(#ty)
+            quote_spanned!(ty.span()=> <#ty as ::mer_core::schema::ConfigValue>::Checked)
         }
     }
 }

@@ -45,6 +45,8 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
                 #(#assertions)*
 
                 impl ::mer_core::schema::ConfigValue for #ident {
+                    type Checked = Self;
+
                     fn kind() -> ::mer_core::schema::Kind {
                         ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
                             name: #name,
@@ -103,6 +105,8 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
                 }
 
                 impl ::mer_core::schema::ConfigValue for #ident {
+                    type Checked = Self;
+
                     fn kind() -> ::mer_core::schema::Kind {
                         ::mer_core::schema::Kind::Enum(::mer_core::schema::EnumSchema {
                             name: #name,

@@ -1,0 +1,214 @@
+//! The binaries as a user runs them: plans, exit codes, located errors, store tools.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+const UNIMODAL: &str = env!("CARGO_BIN_EXE_unimodal");
+const MER: &str = env!("CARGO_BIN_EXE_mer");
+
+fn run(bin: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new(bin).args(args).current_dir(dir).output().unwrap()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn json(output: &Output) -> Json {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn plan_json_has_the_documented_keys() {
+    let plan = json(&run(UNIMODAL, &["plan", "--json"], &workspace()));
+    assert_eq!(plan["summary"], "1xE--T");
+    let hash = plan["hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 8);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(
+        plan["checkpoint_dir"],
+        format!("checkpoints/training/demo--E/trainable--8/1xE--T/{hash}--42")
+    );
+    let total = plan["params"]["total"].as_u64().unwrap();
+    assert!(total > 1_000_000);
+    assert_eq!(plan["params"]["trainable"].as_u64().unwrap(), total);
+    assert_eq!(plan["config"]["training"]["seed"], 42);
+    assert_eq!(plan["config"]["training"]["batch_size"], 8);
+    let model = plan["config"]["model"].as_object().unwrap();
+    let mut keys: Vec<&str> = model.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["dropout", "head", "projector", "text"]);
+    let rows = plan["params"]["rows"].as_array().unwrap();
+    let row_sum: u64 = rows.iter().map(|r| r["params"].as_u64().unwrap()).sum();
+    assert_eq!(row_sum, total);
+}
+
+#[test]
+fn mer_plan_matches_the_architecture_binary() {
+    let config = "experiments/unimodal/demo.toml";
+    let args = ["plan", config, "--set", "training.seed=3", "--json"];
+    let from_mer = json(&run(MER, &args, &workspace()));
+    let from_unimodal = json(&run(UNIMODAL, &args, &workspace()));
+    assert_eq!(from_mer, from_unimodal);
+    assert_eq!(from_mer["config"]["training"]["seed"], 3);
+    // No config: the demo default, which is that same file.
+    let builtin = json(&run(UNIMODAL, &["plan", "--set", "training.seed=3", "--json"], &workspace()));
+    assert_eq!(builtin["hash"], from_mer["hash"]);
+}
+
+#[test]
+fn frozen_encoder_counts_as_frozen() {
+    let plan = json(&run(
+        UNIMODAL,
+        &["plan", "--set", "model.text.mode=frozen", "--json"],
+        &workspace(),
+    ));
+    let rows = plan["params"]["rows"].as_array().unwrap();
+    let text = rows.iter().find(|r| r["name"] == "text").unwrap();
+    assert_eq!(text["trainable"], 0);
+    assert_eq!(plan["params"]["frozen"], text["params"]);
+    assert!(plan["checkpoint_dir"].as_str().unwrap().contains("/frozen--8/"));
+}
+
+/// Each kind of bad input exits 2 and says where.
+#[test]
+fn bad_configs_exit_2_with_their_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(tmp.path().join(name), bytes).unwrap();
+        name.to_owned()
+    };
+    let cases = [
+        (
+            write("unknown.toml", b"architecture = \"unimodal\"\n[model.head]\nnum_classes = 7\nwidth = 3\n"),
+            "unknown.toml:4:1: model.head.width: unknown key (expected one of: input, num_classes, dropout)",
+        ),
+        (
+            write("type.toml", b"architecture = \"unimodal\"\n[model.head]\nnum_classes = 7\n[model]\ndropout = \"lots\"\n"),
+            "type.toml:5:11: model.dropout: expected a float, found a string",
+        ),
+        (
+            write("missing.toml", b"architecture = \"unimodal\"\n[model.head]\ninput = 128\n"),
+            "missing.toml:2:1: model.head.num_classes: missing required key (a non-negative integer)",
+        ),
+        (
+            write("utf8.toml", b"architecture = \"unimodal\"\n# caf\xe9\n"),
+            "utf8.toml:2:6: not valid UTF-8",
+        ),
+        ("absent.toml".to_owned(), "absent.toml: cannot read: No such file or directory"),
+        (
+            write("widths.toml", b"architecture = \"unimodal\"\n[model.head]\nnum_classes = 7\n[model.projector]\ninput = 64\n"),
+            "widths.toml:5:9: model.projector.input: must equal text.hidden (128), found 64",
+        ),
+    ];
+    for (file, expected) in cases {
+        for bin in [UNIMODAL, MER] {
+            let out = run(bin, &["plan", &file], tmp.path());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+            assert!(stderr.contains(expected), "{file}: expected {expected:?} in {stderr:?}");
+            assert!(out.stdout.is_empty(), "nothing printed before the error");
+        }
+    }
+    let out = run(UNIMODAL, &["plan", "--set", "training.seed=-1"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "--set training.seed=-1: training.seed: expected a non-negative integer, found -1"
+    ));
+}
+
+#[test]
+fn mer_needs_the_architecture_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.toml"), "[model.head]\nnum_classes = 7\n").unwrap();
+    let out = run(MER, &["plan", "a.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a.toml:1:1: architecture: missing required key (one of: unimodal)"));
+    std::fs::write(tmp.path().join("b.toml"), "architecture = \"fusion\"\n").unwrap();
+    let out = run(MER, &["plan", "b.toml"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b.toml:1:16: architecture: unknown architecture \"fusion\""));
+}
+
+#[test]
+fn docs_check_fails_on_stale_files_and_passes_on_fresh_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    assert!(run(MER, &["docs", "--dir", dir], tmp.path()).status.success());
+    let md = tmp.path().join("unimodal.md");
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("| `num_classes` | a non-negative integer | **required** |"));
+    let schema: Json =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("unimodal.schema.json")).unwrap()).unwrap();
+    assert_eq!(
+        schema["properties"]["model"]["properties"]["head"]["required"],
+        serde_json::json!(["num_classes"])
+    );
+    assert!(run(MER, &["docs", "--dir", dir, "--check"], tmp.path()).status.success());
+    std::fs::write(&md, text.replace("Dropout", "Drop-out")).unwrap();
+    let out = run(MER, &["docs", "--dir", dir, "--check"], tmp.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unimodal.md"));
+}
+
+#[test]
+fn committed_docs_are_current() {
+    let out = run(MER, &["docs", "--check"], &workspace());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn store_tools_list_collect_and_export() {
+    use burn::backend::NdArray;
+    use mer_core::config::{RawConfig, Source};
+    use mer_core::run::RunConfig;
+    use mer_core::store::{Manifest, Store};
+    use models::unimodal::DEMO_CONFIG;
+    use models::{Unimodal, UnimodalConfig};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("checkpoints");
+    let store = Store::new(&root);
+    let run_config: RunConfig<UnimodalConfig> =
+        RawConfig::from_sources(&[Source::new("demo", DEMO_CONFIG)], &["training.seed=5"])
+            .and_then(|raw| raw.resolve())
+            .unwrap();
+    let id = run_config.checkpoint_id();
+    let network: Unimodal<NdArray<f32>> = run_config.model.init(&Default::default());
+    let manifest = Manifest {
+        architecture: "unimodal".into(),
+        summary: id.summary.clone(),
+        hash: id.hash.to_string(),
+        seed: id.seed,
+        parts: Default::default(),
+        metrics: None,
+    };
+    store.save(&id.relative_dir(), &network, "", manifest).unwrap();
+
+    let root_arg = root.to_str().unwrap();
+    let out = run(MER, &["ls", "--root", root_arg], tmp.path());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(listing.contains("1xE--T") && listing.contains(id.hash.as_str()) && listing.contains("--5"), "{listing}");
+
+    let ckpt = root.join(id.relative_dir());
+    let out = run(MER, &["export", ckpt.to_str().unwrap(), "exported", "--root", root_arg], tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(tmp.path().join("exported/text.safetensors")).unwrap().is_file());
+
+    let out = run(MER, &["export", "not/a/checkpoint", "elsewhere", "--root", root_arg], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = run(MER, &["gc", "--root", root_arg], tmp.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 blobs removed"));
+    std::fs::remove_dir_all(&ckpt).unwrap();
+    let out = run(MER, &["gc", "--root", root_arg], tmp.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 blobs removed"), "{}", String::from_utf8_lossy(&out.stdout));
+}

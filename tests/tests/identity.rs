@@ -1,0 +1,193 @@
+//! The identity hash: what changes it and what never does.
+
+use mer_core::config::{RawConfig, Source};
+use mer_core::identity::Identity;
+use mer_core::run::RunConfig;
+use models::UnimodalConfig;
+use models::unimodal::DEMO_CONFIG;
+use serde_json::Value as Json;
+
+fn run(text: &str, overrides: &[&str]) -> RunConfig<UnimodalConfig> {
+    RawConfig::from_sources(&[Source::new("test.toml", text)], overrides)
+        .and_then(|raw| raw.resolve())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn key_order_comments_and_explicit_defaults_keep_the_hash() {
+    let demo = run(DEMO_CONFIG, &[]).identity();
+    let permuted = r#"
+# Same network as the demo, written differently.
+architecture = "unimodal"
+[data]
+label = "emotion"
+
+[model.head]
+dropout = 0.1        # the default, written out
+num_classes = 7
+input = 128
+
+[model]
+dropout = 1e-1       # 0.1 in another spelling
+
+[model.projector]
+output = 128
+input = 128
+
+[model.text]
+pooling = "mean"
+mode = "trainable"
+max_len = 128
+ff = 512
+heads = 4
+layers = 2
+hidden = 128
+vocab_size = 8_000
+dropout = 0.1
+
+[training]
+seed = 42
+"#;
+    assert_eq!(run(permuted, &[]).identity(), demo);
+    let minimal = "architecture = \"unimodal\"\n[model.head]\nnum_classes = 7\n";
+    assert_eq!(run(minimal, &[]).identity(), demo);
+    assert_eq!(
+        run(minimal, &["model.dropout=0.1", "model.text.hidden=128"]).identity(),
+        demo
+    );
+}
+
+#[test]
+fn integer_and_float_spellings_of_a_float_agree() {
+    let a = run(DEMO_CONFIG, &["model.head.dropout=0"]).identity();
+    let b = run(DEMO_CONFIG, &["model.head.dropout=0.0"]).identity();
+    assert_eq!(a, b);
+}
+
+/// Every leaf of the architecture config, by dotted path.
+fn leaves(value: &Json, path: String, out: &mut Vec<(String, Json)>) {
+    match value {
+        Json::Object(map) => {
+            for (key, inner) in map {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                leaves(inner, path, out);
+            }
+        }
+        leaf => out.push((path, leaf.clone())),
+    }
+}
+
+fn set(value: &mut Json, path: &str, new: Json) {
+    let mut target = value;
+    for segment in path.split('.') {
+        target = &mut target[segment];
+    }
+    *target = new;
+}
+
+/// A different value of the same type.
+fn changed(value: &Json) -> Json {
+    match value {
+        Json::Bool(b) => Json::Bool(!b),
+        Json::Number(n) if n.is_u64() => Json::from(n.as_u64().unwrap() + 1),
+        Json::Number(n) => Json::from(n.as_f64().unwrap() * 0.5 + 0.01),
+        Json::String(s) => Json::String(
+            match s.as_str() {
+                "trainable" => "frozen",
+                "frozen" => "trainable",
+                "mean" => "cls",
+                "cls" => "mean",
+                other => panic!("no other choice known for {other:?}: extend this test"),
+            }
+            .into(),
+        ),
+        other => panic!("unexpected leaf {other}"),
+    }
+}
+
+#[test]
+fn every_architecture_value_changes_the_hash() {
+    let base = run(DEMO_CONFIG, &[]);
+    let model = serde_json::to_value(&base.model).unwrap();
+    let mut all = Vec::new();
+    leaves(&model, String::new(), &mut all);
+    assert!(all.len() >= 15, "expected every model key, found {}", all.len());
+    let base_hash = base.identity();
+    for (path, value) in all {
+        let mut mutated = model.clone();
+        set(&mut mutated, &path, changed(&value));
+        let config: UnimodalConfig = serde_json::from_value(mutated).unwrap();
+        assert_ne!(
+            Identity::of("unimodal", &config),
+            base_hash,
+            "changing model.{path} must change the hash"
+        );
+    }
+}
+
+#[test]
+fn run_settings_change_the_folder_not_the_hash() {
+    let base = run(DEMO_CONFIG, &[]);
+    for overrides in [
+        &["training.seed=7"][..],
+        &["training.batch_size=2"],
+        &["training.learning_rate=3e-5", "training.epochs=1"],
+        &["training.loss=focal"],
+        &["data.root=/elsewhere"],
+        &["output.checkpoints=/tmp/ckpt"],
+    ] {
+        let other = run(DEMO_CONFIG, overrides);
+        assert_eq!(other.identity(), base.identity(), "{overrides:?}");
+    }
+    let seeded = run(DEMO_CONFIG, &["training.seed=7"]);
+    let batched = run(DEMO_CONFIG, &["training.batch_size=2", "training.loss=focal"]);
+    assert_eq!(
+        base.checkpoint_id().relative_dir().to_str().unwrap(),
+        "training/demo--E/trainable--8/1xE--T/8d4d8077--42"
+    );
+    assert_eq!(
+        seeded.checkpoint_id().relative_dir().to_str().unwrap(),
+        "training/demo--E/trainable--8/1xE--T/8d4d8077--7"
+    );
+    assert_eq!(
+        batched.checkpoint_id().relative_dir().to_str().unwrap(),
+        "training/demo--E/trainable--2--focal/1xE--T/8d4d8077--42"
+    );
+    let frozen = run(DEMO_CONFIG, &["model.text.mode=frozen", "data.label=sentiment"]);
+    let dir = frozen.checkpoint_id().relative_dir();
+    assert!(
+        dir.starts_with("training/demo--S/frozen--8/1xE--T"),
+        "{}",
+        dir.display()
+    );
+}
+
+#[test]
+fn golden_vectors_hold() {
+    #[derive(serde::Deserialize)]
+    struct Golden {
+        vector: Vec<Vector>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        name: String,
+        config: String,
+        hash: String,
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/identity.toml");
+    let golden: Golden = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(golden.vector.len() >= 3);
+    let mismatches: Vec<String> = golden
+        .vector
+        .iter()
+        .filter_map(|v| {
+            let actual = run(&v.config, &[]).identity();
+            (actual.as_str() != v.hash).then(|| format!("{}: expected {}, got {actual}", v.name, v.hash))
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

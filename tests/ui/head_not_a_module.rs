@@ -1,0 +1,15 @@
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use mer_core::Architecture;
+#[allow(unused_imports)]
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, TextEncoder, TextEncoderConfig};
+
+#[derive(Module, Debug, Architecture)]
+pub struct Net<B: Backend> {
+    #[encoder(modality = "T")]
+    pub text: TextEncoder<B>,
+    #[head]
+    pub head: usize,
+}
+
+fn main() {}

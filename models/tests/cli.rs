@@ -9,11 +9,18 @@ const UNIMODAL: &str = env!("CARGO_BIN_EXE_unimodal");
 const MER: &str = env!("CARGO_BIN_EXE_mer");
 
 fn run(bin: &str, args: &[&str], dir: &Path) -> Output {
-    Command::new(bin).args(args).current_dir(dir).output().unwrap()
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn json(output: &Output) -> Json {
@@ -59,7 +66,11 @@ fn mer_plan_matches_the_architecture_binary() {
     assert_eq!(from_mer, from_unimodal);
     assert_eq!(from_mer["config"]["training"]["seed"], 3);
     // No config: the demo default, which is that same file.
-    let builtin = json(&run(UNIMODAL, &["plan", "--set", "training.seed=3", "--json"], &workspace()));
+    let builtin = json(&run(
+        UNIMODAL,
+        &["plan", "--set", "training.seed=3", "--json"],
+        &workspace(),
+    ));
     assert_eq!(builtin["hash"], from_mer["hash"]);
 }
 
@@ -74,7 +85,12 @@ fn frozen_encoder_counts_as_frozen() {
     let text = rows.iter().find(|r| r["name"] == "text").unwrap();
     assert_eq!(text["trainable"], 0);
     assert_eq!(plan["params"]["frozen"], text["params"]);
-    assert!(plan["checkpoint_dir"].as_str().unwrap().contains("/frozen--8/"));
+    assert!(
+        plan["checkpoint_dir"]
+            .as_str()
+            .unwrap()
+            .contains("/frozen--8/")
+    );
 }
 
 /// Each kind of bad input exits 2 and says where.
@@ -113,7 +129,10 @@ fn bad_configs_exit_2_with_their_location() {
             let out = run(bin, &["plan", &file], tmp.path());
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
-            assert!(stderr.contains(expected), "{file}: expected {expected:?} in {stderr:?}");
+            assert!(
+                stderr.contains(expected),
+                "{file}: expected {expected:?} in {stderr:?}"
+            );
             assert!(out.stdout.is_empty(), "nothing printed before the error");
         }
     }
@@ -130,28 +149,44 @@ fn mer_needs_the_architecture_key() {
     std::fs::write(tmp.path().join("a.toml"), "[model.head]\nnum_classes = 7\n").unwrap();
     let out = run(MER, &["plan", "a.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a.toml:1:1: architecture: missing required key (one of: unimodal)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("a.toml:1:1: architecture: missing required key (one of: unimodal)")
+    );
     std::fs::write(tmp.path().join("b.toml"), "architecture = \"fusion\"\n").unwrap();
     let out = run(MER, &["plan", "b.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("b.toml:1:16: architecture: unknown architecture \"fusion\""));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("b.toml:1:16: architecture: unknown architecture \"fusion\"")
+    );
 }
 
 #[test]
 fn docs_check_fails_on_stale_files_and_passes_on_fresh_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_str().unwrap();
-    assert!(run(MER, &["docs", "--dir", dir], tmp.path()).status.success());
+    assert!(
+        run(MER, &["docs", "--dir", dir], tmp.path())
+            .status
+            .success()
+    );
     let md = tmp.path().join("unimodal.md");
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("| `num_classes` | a non-negative integer | **required** |"));
-    let schema: Json =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("unimodal.schema.json")).unwrap()).unwrap();
+    let schema: Json = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("unimodal.schema.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         schema["properties"]["model"]["properties"]["head"]["required"],
         serde_json::json!(["num_classes"])
     );
-    assert!(run(MER, &["docs", "--dir", dir, "--check"], tmp.path()).status.success());
+    assert!(
+        run(MER, &["docs", "--dir", dir, "--check"], tmp.path())
+            .status
+            .success()
+    );
     std::fs::write(&md, text.replace("Dropout", "Drop-out")).unwrap();
     let out = run(MER, &["docs", "--dir", dir, "--check"], tmp.path());
     assert!(!out.status.success());
@@ -161,7 +196,11 @@ fn docs_check_fails_on_stale_files_and_passes_on_fresh_ones() {
 #[test]
 fn committed_docs_are_current() {
     let out = run(MER, &["docs", "--check"], &workspace());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -190,25 +229,62 @@ fn store_tools_list_collect_and_export() {
         parts: Default::default(),
         metrics: None,
     };
-    store.save(&id.relative_dir(), &network, "", manifest).unwrap();
+    store
+        .save(&id.relative_dir(), &network, "", manifest)
+        .unwrap();
 
     let root_arg = root.to_str().unwrap();
     let out = run(MER, &["ls", "--root", root_arg], tmp.path());
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(listing.contains("1xE--T") && listing.contains(id.hash.as_str()) && listing.contains("--5"), "{listing}");
+    assert!(
+        listing.contains("1xE--T") && listing.contains(id.hash.as_str()) && listing.contains("--5"),
+        "{listing}"
+    );
 
     let ckpt = root.join(id.relative_dir());
-    let out = run(MER, &["export", ckpt.to_str().unwrap(), "exported", "--root", root_arg], tmp.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(std::fs::symlink_metadata(tmp.path().join("exported/text.safetensors")).unwrap().is_file());
+    let out = run(
+        MER,
+        &[
+            "export",
+            ckpt.to_str().unwrap(),
+            "exported",
+            "--root",
+            root_arg,
+        ],
+        tmp.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(tmp.path().join("exported/text.safetensors"))
+            .unwrap()
+            .is_file()
+    );
 
-    let out = run(MER, &["export", "not/a/checkpoint", "elsewhere", "--root", root_arg], tmp.path());
+    let out = run(
+        MER,
+        &[
+            "export",
+            "not/a/checkpoint",
+            "elsewhere",
+            "--root",
+            root_arg,
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
 
     let out = run(MER, &["gc", "--root", root_arg], tmp.path());
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 blobs removed"));
     std::fs::remove_dir_all(&ckpt).unwrap();
     let out = run(MER, &["gc", "--root", root_arg], tmp.path());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("3 blobs removed"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 blobs removed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -115,7 +115,11 @@ fn every_architecture_value_changes_the_hash() {
     let model = serde_json::to_value(&base.model).unwrap();
     let mut all = Vec::new();
     leaves(&model, String::new(), &mut all);
-    assert!(all.len() >= 15, "expected every model key, found {}", all.len());
+    assert!(
+        all.len() >= 15,
+        "expected every model key, found {}",
+        all.len()
+    );
     let base_hash = base.identity();
     for (path, value) in all {
         let mut mutated = model.clone();
@@ -144,7 +148,10 @@ fn run_settings_change_the_folder_not_the_hash() {
         assert_eq!(other.identity(), base.identity(), "{overrides:?}");
     }
     let seeded = run(DEMO_CONFIG, &["training.seed=7"]);
-    let batched = run(DEMO_CONFIG, &["training.batch_size=2", "training.loss=focal"]);
+    let batched = run(
+        DEMO_CONFIG,
+        &["training.batch_size=2", "training.loss=focal"],
+    );
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),
         "training/demo--E/trainable--8/1xE--T/8d4d8077--42"
@@ -157,7 +164,10 @@ fn run_settings_change_the_folder_not_the_hash() {
         batched.checkpoint_id().relative_dir().to_str().unwrap(),
         "training/demo--E/trainable--2--focal/1xE--T/8d4d8077--42"
     );
-    let frozen = run(DEMO_CONFIG, &["model.text.mode=frozen", "data.label=sentiment"]);
+    let frozen = run(
+        DEMO_CONFIG,
+        &["model.text.mode=frozen", "data.label=sentiment"],
+    );
     let dir = frozen.checkpoint_id().relative_dir();
     assert!(
         dir.starts_with("training/demo--S/frozen--8/1xE--T"),
@@ -186,7 +196,8 @@ fn golden_vectors_hold() {
         .iter()
         .filter_map(|v| {
             let actual = run(&v.config, &[]).identity();
-            (actual.as_str() != v.hash).then(|| format!("{}: expected {}, got {actual}", v.name, v.hash))
+            (actual.as_str() != v.hash)
+                .then(|| format!("{}: expected {}, got {actual}", v.name, v.hash))
         })
         .collect();
     assert!(mismatches.is_empty(), "{mismatches:#?}");

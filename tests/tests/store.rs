@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::backend::NdArray;
-use burn::tensor::{Int, Tensor};
 use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::atomic;
 use mer_core::config::{RawConfig, Source};
@@ -64,8 +64,12 @@ fn two_checkpoints(root: &Path) -> (Store, Unimodal<B>, PathBuf, PathBuf) {
     let store = Store::new(root);
     let dir_a = PathBuf::from("training/demo--E/trainable--8/1xE--T/aaaa0000--1");
     let dir_b = PathBuf::from("training/demo--S/trainable--8/1xE--T/bbbb0000--2");
-    store.save(&dir_a, &first, "config = 1\n", manifest(&run)).unwrap();
-    store.save(&dir_b, &second, "config = 2\n", manifest(&run)).unwrap();
+    store
+        .save(&dir_a, &first, "config = 1\n", manifest(&run))
+        .unwrap();
+    store
+        .save(&dir_b, &second, "config = 2\n", manifest(&run))
+        .unwrap();
     (store, first, dir_a, dir_b)
 }
 
@@ -78,11 +82,21 @@ fn a_shared_encoder_is_on_disk_once() {
 
     for part in ["text", "projector", "head"] {
         let link = a.join(format!("{part}.safetensors"));
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert!(fs::read_link(&link).unwrap().is_relative());
     }
-    let resolve = |dir: &Path, part: &str| fs::canonicalize(dir.join(format!("{part}.safetensors"))).unwrap();
-    assert_eq!(resolve(&a, "text"), resolve(&b, "text"), "one blob for the encoder");
+    let resolve =
+        |dir: &Path, part: &str| fs::canonicalize(dir.join(format!("{part}.safetensors"))).unwrap();
+    assert_eq!(
+        resolve(&a, "text"),
+        resolve(&b, "text"),
+        "one blob for the encoder"
+    );
     assert_eq!(resolve(&a, "projector"), resolve(&b, "projector"));
     assert_ne!(resolve(&a, "head"), resolve(&b, "head"));
 
@@ -116,7 +130,11 @@ fn a_checkpoint_loads_back_into_a_fresh_network() {
         net.forward(tokens.clone(), mask.clone()).into_data()
     };
     infer(&saved).assert_eq(&infer(&loaded), true);
-    assert_ne!(infer(&fresh), infer(&saved), "the fresh network really differed");
+    assert_ne!(
+        infer(&fresh),
+        infer(&saved),
+        "the fresh network really differed"
+    );
 }
 
 #[test]
@@ -126,10 +144,17 @@ fn gc_removes_only_unreferenced_blobs() {
     let head_b = fs::canonicalize(tmp.path().join(&dir_b).join("head.safetensors")).unwrap();
     // Not blobs: gc leaves them alone.
     fs::write(tmp.path().join("blobs/NOTES.txt"), "keep me").unwrap();
-    fs::write(tmp.path().join("blobs/.x.safetensors.tmp-1-0"), "crash leftover").unwrap();
+    fs::write(
+        tmp.path().join("blobs/.x.safetensors.tmp-1-0"),
+        "crash leftover",
+    )
+    .unwrap();
 
     let report = store.gc().unwrap();
-    assert!(report.removed.is_empty(), "everything is referenced: {report:?}");
+    assert!(
+        report.removed.is_empty(),
+        "everything is referenced: {report:?}"
+    );
     assert_eq!(report.kept, 4);
 
     fs::remove_dir_all(tmp.path().join(&dir_b)).unwrap();
@@ -183,7 +208,11 @@ fn a_write_killed_before_rename_leaves_no_final_file() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("blobs").join("abc.safetensors");
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_write_killed_before_rename_leaves_no_final_file", "--test-threads=1"])
+        .args([
+            "--exact",
+            "a_write_killed_before_rename_leaves_no_final_file",
+            "--test-threads=1",
+        ])
         .env(CRASH_TARGET, &target)
         .status()
         .unwrap();
@@ -193,7 +222,11 @@ fn a_write_killed_before_rename_leaves_no_final_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers.len(), 1, "the crash happened mid-write: {leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "the crash happened mid-write: {leftovers:?}"
+    );
     assert!(atomic::is_temp(&leftovers[0]));
     atomic::write(&target, b"whole").unwrap();
     assert_eq!(fs::read(&target).unwrap(), b"whole");
@@ -207,7 +240,9 @@ fn checkpoint_folders_stay_inside_the_store() {
     let net: Unimodal<B> = run.model.init(&Default::default());
     for bad in ["../outside", "/abs/path", "blobs/x", ""] {
         assert!(
-            store.save(Path::new(bad), &net, "", manifest(&run)).is_err(),
+            store
+                .save(Path::new(bad), &net, "", manifest(&run))
+                .is_err(),
             "{bad:?} must be refused"
         );
     }

@@ -61,7 +61,7 @@ pub struct TextEncoder<B: Backend> {
 
 impl TextEncoderConfig {
     fn check_shape(&self) -> Result<(), Problem> {
-        if self.heads == 0 || self.hidden % self.heads != 0 {
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return Err(Problem::new(
                 "heads",
                 format!("must divide hidden ({}), found {}", self.hidden, self.heads),

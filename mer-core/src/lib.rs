@@ -17,6 +17,7 @@ pub mod atomic;
 pub mod config;
 pub mod encoder;
 pub mod identity;
+pub mod metrics;
 pub mod nn;
 pub mod plan;
 pub mod reference;

@@ -41,7 +41,13 @@ impl Metrics {
             confusion[g][p] += 1;
         }
         let total = gold.len();
-        let ratio = |num: usize, den: usize| if den == 0 { 0.0 } else { num as f64 / den as f64 };
+        let ratio = |num: usize, den: usize| {
+            if den == 0 {
+                0.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
 
         let per_class: Vec<ClassScores> = (0..num_classes)
             .map(|c| {
@@ -64,7 +70,11 @@ impl Metrics {
             if total == 0 {
                 return 0.0;
             }
-            per_class.iter().map(|c| score(c) * c.support as f64).sum::<f64>() / total as f64
+            per_class
+                .iter()
+                .map(|c| score(c) * c.support as f64)
+                .sum::<f64>()
+                / total as f64
         };
         let present: Vec<&ClassScores> = per_class
             .iter()
@@ -107,7 +117,11 @@ mod tests {
         assert!(close(m.accuracy, 68.75), "{}", m.accuracy);
         assert!(close(m.weighted_f1, 66.9643), "{}", m.weighted_f1);
         assert!(close(m.macro_f1, 66.4966), "{}", m.macro_f1);
-        assert!(close(m.weighted_precision, 68.125), "{}", m.weighted_precision);
+        assert!(
+            close(m.weighted_precision, 68.125),
+            "{}",
+            m.weighted_precision
+        );
         // Class 4 is never predicted correctly: precision 0 by the zero-division rule.
         assert_eq!(m.per_class[4].precision, 0.0);
         assert_eq!(m.per_class[4].support, 1);

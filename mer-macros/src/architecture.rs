@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{ArchField, Architecture, Role};
-use crate::config::{check_body, default_tokens};
+use crate::config::{SchemaField, default_tokens, table_config_value, table_derives};
 
 pub fn expand(arch: &Architecture) -> TokenStream {
     let ident = &arch.ident;
@@ -13,32 +13,27 @@ pub fn expand(arch: &Architecture) -> TokenStream {
     let backend = &arch.backend;
     let config_ident = format_ident!("{}Config", ident);
     let name = &arch.name;
-    let doc = &arch.doc;
+    let doc = arch.doc.as_str();
     let config_doc = format!("Configuration of the `{name}` architecture.\n\n{doc}");
-    let type_name = config_ident.to_string();
-    let field_idents: Vec<_> = arch.fields.iter().map(|f| &f.ident).collect();
-    let check = check_body(&field_idents, arch.check.as_ref());
-
+    let schema_fields: Vec<SchemaField> = arch
+        .fields
+        .iter()
+        .map(|f| SchemaField {
+            ident: &f.ident,
+            doc: &f.doc,
+            ty: config_type(f),
+            default: match &f.role {
+                Role::Hyper { default, .. } => default_tokens(&f.ty, default.as_ref()),
+                _ => quote!(::std::option::Option::None),
+            },
+        })
+        .collect();
+    let derives = table_derives();
+    let config_value = table_config_value(&config_ident, doc, &schema_fields, arch.check.as_ref());
     let config_fields = arch.fields.iter().map(|f| {
         let (fident, fdoc) = (&f.ident, &f.doc);
         let ty = config_type(f);
         quote! { #[doc = #fdoc] pub #fident: #ty }
-    });
-    let schema_fields = arch.fields.iter().map(|f| {
-        let (fname, fdoc) = (f.ident.to_string(), &f.doc);
-        let ty = config_type(f);
-        let default = match &f.role {
-            Role::Hyper { default, .. } => default_tokens(&f.ty, default.as_ref()),
-            _ => quote!(::std::option::Option::None),
-        };
-        quote! {
-            ::mer_core::schema::Field {
-                name: #fname,
-                doc: #fdoc,
-                kind: <#ty as ::mer_core::schema::ConfigValue>::kind(),
-                default: #default,
-            }
-        }
     });
     let assertions = arch.fields.iter().filter_map(|f| match &f.role {
         Role::Hyper { .. } => None,
@@ -113,33 +108,14 @@ pub fn expand(arch: &Architecture) -> TokenStream {
 
     quote! {
         #[doc = #config_doc]
-        #[derive(
-            ::std::fmt::Debug,
-            ::std::clone::Clone,
-            ::std::cmp::PartialEq,
-            ::mer_core::__private::serde::Serialize,
-            ::mer_core::__private::serde::Deserialize,
-        )]
-        #[serde(crate = "::mer_core::__private::serde", deny_unknown_fields)]
+        #derives
         #vis struct #config_ident {
             #(#config_fields,)*
         }
 
         #(#assertions)*
 
-        impl ::mer_core::schema::ConfigValue for #config_ident {
-            type Checked = Self;
-
-            fn kind() -> ::mer_core::schema::Kind {
-                ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
-                    name: #type_name,
-                    doc: #doc,
-                    fields: ::std::vec![#(#schema_fields),*],
-                })
-            }
-
-            #check
-        }
+        #config_value
 
         impl #config_ident {
             /// Builds the network on `device`, encoders in their configured mode, every weight

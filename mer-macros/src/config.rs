@@ -1,62 +1,39 @@
 //! Code generation for `#[config]`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, Expr, ExprLit, Lit, Type};
+use syn::{Data, Expr, ExprLit, Ident, Lit, Path, Type};
 
 use crate::ast::{ConfigItem, ConfigShape};
 
 pub fn expand(config: &ConfigItem) -> TokenStream {
     let ident = &config.item.ident;
     let name = ident.to_string();
-    let doc = &config.doc;
+    let doc = config.doc.as_str();
     match &config.shape {
         ConfigShape::Struct(fields) => {
             let item = &config.item;
-            let field_schemas = fields.iter().map(|field| {
-                let fname = field.ident.to_string();
-                let fdoc = &field.doc;
-                let ty = &field.ty;
-                let default = default_tokens(ty, field.default.as_ref());
-                quote! {
-                    ::mer_core::schema::Field {
-                        name: #fname,
-                        doc: #fdoc,
-                        kind: <#ty as ::mer_core::schema::ConfigValue>::kind(),
-                        default: #default,
-                    }
-                }
-            });
+            let schema_fields: Vec<SchemaField> = fields
+                .iter()
+                .map(|field| SchemaField {
+                    ident: &field.ident,
+                    doc: &field.doc,
+                    ty: field.ty.to_token_stream(),
+                    default: default_tokens(&field.ty, field.default.as_ref()),
+                })
+                .collect();
             let assertions = fields.iter().map(|f| assert_config_value(&f.ty));
-            let idents: Vec<_> = fields.iter().map(|f| &f.ident).collect();
-            let check = check_body(&idents, config.check.as_ref());
+            let derives = table_derives();
+            let config_value =
+                table_config_value(ident, doc, &schema_fields, config.check.as_ref());
             quote! {
-                #[derive(
-                    ::std::fmt::Debug,
-                    ::std::clone::Clone,
-                    ::std::cmp::PartialEq,
-                    ::mer_core::__private::serde::Serialize,
-                    ::mer_core::__private::serde::Deserialize,
-                )]
-                #[serde(crate = "::mer_core::__private::serde", deny_unknown_fields)]
+                #derives
                 #item
 
                 #(#assertions)*
 
-                impl ::mer_core::schema::ConfigValue for #ident {
-                    type Checked = Self;
-
-                    fn kind() -> ::mer_core::schema::Kind {
-                        ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
-                            name: #name,
-                            doc: #doc,
-                            fields: ::std::vec![#(#field_schemas),*],
-                        })
-                    }
-
-                    #check
-                }
+                #config_value
             }
         }
         ConfigShape::Enum(variants) => {
@@ -156,18 +133,73 @@ pub fn assert_config_value(ty: &Type) -> TokenStream {
     }
 }
 
-/// `ConfigValue::check`: every field's own check (its key prefixed), then the type's `check`.
-pub fn check_body(fields: &[&syn::Ident], check: Option<&syn::Path>) -> TokenStream {
-    let names = fields.iter().map(|f| f.to_string());
+/// One key of a generated table config.
+pub struct SchemaField<'a> {
+    pub ident: &'a Ident,
+    pub doc: &'a str,
+    /// The field's type in the config.
+    pub ty: TokenStream,
+    /// `Option<toml::Value>` tokens: the default, if any.
+    pub default: TokenStream,
+}
+
+/// The derives of a generated table config: serde with unknown keys rejected.
+pub fn table_derives() -> TokenStream {
+    quote! {
+        #[derive(
+            ::std::fmt::Debug,
+            ::std::clone::Clone,
+            ::std::cmp::PartialEq,
+            ::mer_core::__private::serde::Serialize,
+            ::mer_core::__private::serde::Deserialize,
+        )]
+        #[serde(crate = "::mer_core::__private::serde", deny_unknown_fields)]
+    }
+}
+
+/// `impl ConfigValue` of a table config: its schema, and a check that runs every field's own
+/// check (its key prefixed) and then the type's `check`, if it names one.
+pub fn table_config_value(
+    ident: &Ident,
+    doc: &str,
+    fields: &[SchemaField<'_>],
+    check: Option<&Path>,
+) -> TokenStream {
+    let name = ident.to_string();
+    let schema_fields = fields.iter().map(|f| {
+        let (fname, fdoc, ty, default) = (f.ident.to_string(), f.doc, &f.ty, &f.default);
+        quote! {
+            ::mer_core::schema::Field {
+                name: #fname,
+                doc: #fdoc,
+                kind: <#ty as ::mer_core::schema::ConfigValue>::kind(),
+                default: #default,
+            }
+        }
+    });
+    let idents = fields.iter().map(|f| f.ident);
+    let names = fields.iter().map(|f| f.ident.to_string());
     let own = check.map(|path| quote!(#path(self)?;));
     quote! {
-        fn check(&self) -> ::std::result::Result<(), ::mer_core::schema::Problem> {
-            #(
-                ::mer_core::schema::ConfigValue::check(&self.#fields)
-                    .map_err(|problem| problem.within(#names))?;
-            )*
-            #own
-            ::std::result::Result::Ok(())
+        impl ::mer_core::schema::ConfigValue for #ident {
+            type Checked = Self;
+
+            fn kind() -> ::mer_core::schema::Kind {
+                ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
+                    name: #name,
+                    doc: #doc,
+                    fields: ::std::vec![#(#schema_fields),*],
+                })
+            }
+
+            fn check(&self) -> ::std::result::Result<(), ::mer_core::schema::Problem> {
+                #(
+                    ::mer_core::schema::ConfigValue::check(&self.#idents)
+                        .map_err(|problem| problem.within(#names))?;
+                )*
+                #own
+                ::std::result::Result::Ok(())
+            }
         }
     }
 }

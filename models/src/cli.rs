@@ -31,6 +31,16 @@ impl ConfigArgs {
     }
 }
 
+/// `plan`'s arguments, in `mer` and every architecture binary.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Resolves a config and plans the run; `architecture` is the binary's own, if it has one.
 pub fn plan(
     args: &ConfigArgs,

@@ -52,6 +52,9 @@ pub enum ConfigError {
     },
     #[error("--set {arg}: {message}")]
     Override { arg: String, message: String },
+    /// No config was given where one is needed.
+    #[error("{0}")]
+    Missing(String),
 }
 
 fn key_prefix(key: &str) -> String {

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use mer_core::config::ConfigError;
 use mer_core::store::Store;
 use mer_core::{atomic, reference, registry, schema};
-use models::cli::{self, ConfigArgs};
+use models::cli::{self, PlanArgs};
 
 #[derive(Parser)]
 #[command(version, about = "mer: multimodal emotion recognition in conversation")]
@@ -20,13 +21,7 @@ struct Cli {
 enum Command {
     /// Print the resolved config, summary, parameter table, hash and checkpoint folder of a
     /// config without training.
-    Plan {
-        #[command(flatten)]
-        config: ConfigArgs,
-        /// One JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(PlanArgs),
     /// Write the config reference (Markdown) and JSON Schema of every architecture.
     Docs {
         /// Where the files go.
@@ -60,15 +55,14 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::main(|| match Cli::parse().command {
-        Command::Plan { config, json } => {
-            if config.configs.is_empty() {
-                bail!(mer_core::config::ConfigError::Override {
-                    arg: String::new(),
-                    message: "`mer plan` needs at least one config file".into(),
-                });
+        Command::Plan(args) => {
+            if args.config.configs.is_empty() {
+                bail!(ConfigError::Missing(
+                    "`mer plan` needs at least one config file".into()
+                ));
             }
-            let plan = cli::plan(&config, None, None)?;
-            cli::print_plan(&plan, json)
+            let plan = cli::plan(&args.config, None, None)?;
+            cli::print_plan(&plan, args.json)
         }
         Command::Docs { dir, check } => docs(&dir, check),
         Command::Ls { root } => ls(&Store::new(root)),

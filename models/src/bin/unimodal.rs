@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mer_core::config::Source;
-use models::cli::{self, ConfigArgs};
+use models::cli::{self, PlanArgs};
 use models::unimodal::{DEMO_CONFIG, DEMO_CONFIG_NAME};
 
 /// The unimodal architecture: one encoder, a projector, a classifier head.
@@ -19,22 +19,16 @@ struct Cli {
 enum Command {
     /// Print the resolved config, summary, parameter table, hash and checkpoint folder without
     /// training. With no config: the built-in demo default.
-    Plan {
-        #[command(flatten)]
-        config: ConfigArgs,
-        /// One JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(PlanArgs),
 }
 
 fn main() -> ExitCode {
     cli::main(|| {
         match Cli::parse().command {
-            Command::Plan { config, json } => {
+            Command::Plan(args) => {
                 let builtin = Source::new(DEMO_CONFIG_NAME, DEMO_CONFIG);
-                let plan = cli::plan(&config, Some(builtin), Some("unimodal"))?;
-                cli::print_plan(&plan, json)?;
+                let plan = cli::plan(&args.config, Some(builtin), Some("unimodal"))?;
+                cli::print_plan(&plan, args.json)?;
             }
         }
         Ok(())

@@ -26,6 +26,7 @@ pub mod run;
 pub mod schema;
 pub mod store;
 pub mod summary;
+pub mod text;
 
 pub use mer_macros::{Architecture, config};
 

@@ -3,6 +3,7 @@
 //! Each architecture registers itself when this crate is linked; `mer` finds them all.
 
 pub mod cli;
+pub mod encode;
 pub mod unimodal;
 
 pub use unimodal::{Unimodal, UnimodalConfig};

@@ -22,6 +22,19 @@ enum Command {
     /// Print the resolved config, summary, parameter table, hash and checkpoint folder of a
     /// config without training.
     Plan(PlanArgs),
+    /// Run a Hugging Face text encoder over texts and write `last_hidden_state` and
+    /// `attention_mask`, as transformers' AutoModel returns them for a padded batch.
+    Encode {
+        /// The model folder (config.json, model.safetensors, tokenizer.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// A text to encode; repeat for a batch.
+        #[arg(long = "text", required = true)]
+        texts: Vec<String>,
+        /// The safetensors file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the config reference (Markdown) and JSON Schema of every architecture.
     Docs {
         /// Where the files go.
@@ -63,6 +76,18 @@ fn main() -> ExitCode {
             }
             let plan = cli::plan(&args.config, None, None)?;
             cli::print_plan(&plan, args.json)
+        }
+        Command::Encode { model, texts, out } => {
+            let encoded = models::encode::encode(&model, &texts)?;
+            encoded.write(&out)?;
+            let n = encoded.batch.ids.len();
+            let t = encoded.batch.ids.first().map_or(0, Vec::len);
+            println!(
+                "wrote last_hidden_state [{n}, {t}, {}] and attention_mask [{n}, {t}] to {}",
+                encoded.hidden,
+                out.display()
+            );
+            Ok(())
         }
         Command::Docs { dir, check } => docs(&dir, check),
         Command::Ls { root } => ls(&Store::new(root)),

@@ -1,0 +1,267 @@
+//! The BERT and RoBERTa encoders, module for module as Hugging Face's `BertModel` and
+//! `RobertaModel` (post-norm layers, exact GELU), so their checkpoints load with little renaming.
+
+use burn::module::Module;
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+
+/// How positions are numbered.
+#[crate::config]
+pub enum Family {
+    /// Positions 0, 1, 2, … for every token.
+    Bert,
+    /// Positions count real tokens only, from `pad_token_id + 1`: padding keeps `pad_token_id`.
+    Roberta,
+}
+
+/// The shape of a BERT-family encoder (what Hugging Face's `config.json` says).
+#[crate::config(check = Self::check_shape)]
+pub struct BertShape {
+    /// How positions are numbered.
+    #[config(default = Family::Roberta)]
+    pub family: Family,
+    /// Token vocabulary, before speaker tokens are added.
+    #[config(default = 8000)]
+    pub vocab_size: usize,
+    /// Width of token states.
+    #[config(default = 64)]
+    pub hidden: usize,
+    /// Transformer layers.
+    #[config(default = 2)]
+    pub layers: usize,
+    /// Attention heads per layer; divides `hidden`.
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Width of the feed-forward block.
+    #[config(default = 128)]
+    pub intermediate: usize,
+    /// Rows of the position table (RoBERTa uses two for the padding offset).
+    #[config(default = 514)]
+    pub max_positions: usize,
+    /// Rows of the token-type table.
+    #[config(default = 1)]
+    pub type_vocab_size: usize,
+    /// Epsilon of every layer norm.
+    #[config(default = 1e-5)]
+    pub layer_norm_eps: f64,
+    /// The padding token's id.
+    #[config(default = 1)]
+    pub pad_token_id: usize,
+}
+
+impl BertShape {
+    fn check_shape(&self) -> Result<(), crate::schema::Problem> {
+        use crate::schema::Problem;
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
+            return Err(Problem::new(
+                "heads",
+                format!("must divide hidden ({}), found {}", self.hidden, self.heads),
+            ));
+        }
+        for (key, value) in [
+            ("vocab_size", self.vocab_size),
+            ("layers", self.layers),
+            ("intermediate", self.intermediate),
+            ("max_positions", self.max_positions),
+            ("type_vocab_size", self.type_vocab_size),
+        ] {
+            if value == 0 {
+                return Err(Problem::new(key, "must be at least 1"));
+            }
+        }
+        if self.pad_token_id >= self.vocab_size {
+            return Err(Problem::new(
+                "pad_token_id",
+                "must be a token of the vocabulary",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the encoder with `vocab_size` rows of token embeddings (speaker tokens included).
+    pub fn init<B: Backend>(&self, vocab_size: usize, dropout: f64, device: &B::Device) -> Bert<B> {
+        let norm = || {
+            LayerNormConfig::new(self.hidden)
+                .with_epsilon(self.layer_norm_eps)
+                .init(device)
+        };
+        let linear = |input, output| LinearConfig::new(input, output).init(device);
+        let dropout = || DropoutConfig::new(dropout).init();
+        let layer = || Layer {
+            attention: Attention {
+                self_attn: SelfAttention {
+                    query: linear(self.hidden, self.hidden),
+                    key: linear(self.hidden, self.hidden),
+                    value: linear(self.hidden, self.hidden),
+                    dropout: dropout(),
+                    heads: self.heads,
+                },
+                output: Output {
+                    dense: linear(self.hidden, self.hidden),
+                    layer_norm: norm(),
+                    dropout: dropout(),
+                },
+            },
+            intermediate: Intermediate {
+                dense: linear(self.hidden, self.intermediate),
+            },
+            output: Output {
+                dense: linear(self.intermediate, self.hidden),
+                layer_norm: norm(),
+                dropout: dropout(),
+            },
+        };
+        Bert {
+            embeddings: Embeddings {
+                word_embeddings: EmbeddingConfig::new(vocab_size, self.hidden).init(device),
+                position_embeddings: EmbeddingConfig::new(self.max_positions, self.hidden)
+                    .init(device),
+                token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, self.hidden)
+                    .init(device),
+                layer_norm: norm(),
+                dropout: dropout(),
+            },
+            encoder: Encoder {
+                layer: (0..self.layers).map(|_| layer()).collect(),
+            },
+            family: self.family,
+            pad_token_id: self.pad_token_id,
+        }
+    }
+}
+
+/// A BERT-family encoder: token ids → token states.
+#[derive(Module, Debug)]
+pub struct Bert<B: Backend> {
+    pub embeddings: Embeddings<B>,
+    pub encoder: Encoder<B>,
+    #[module(skip)]
+    pub family: Family,
+    #[module(skip)]
+    pub pad_token_id: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct Embeddings<B: Backend> {
+    pub word_embeddings: Embedding<B>,
+    pub position_embeddings: Embedding<B>,
+    pub token_type_embeddings: Embedding<B>,
+    pub layer_norm: LayerNorm<B>,
+    dropout: Dropout,
+}
+
+#[derive(Module, Debug)]
+pub struct Encoder<B: Backend> {
+    pub layer: Vec<Layer<B>>,
+}
+
+#[derive(Module, Debug)]
+pub struct Layer<B: Backend> {
+    pub attention: Attention<B>,
+    pub intermediate: Intermediate<B>,
+    pub output: Output<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct Attention<B: Backend> {
+    /// `attention.self` in Hugging Face's names (`self` is a Rust keyword).
+    pub self_attn: SelfAttention<B>,
+    pub output: Output<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct SelfAttention<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    dropout: Dropout,
+    #[module(skip)]
+    heads: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct Intermediate<B: Backend> {
+    pub dense: Linear<B>,
+}
+
+/// Dense, dropout, residual, layer norm: `BertSelfOutput` and `BertOutput`.
+#[derive(Module, Debug)]
+pub struct Output<B: Backend> {
+    pub dense: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    dropout: Dropout,
+}
+
+impl<B: Backend> Bert<B> {
+    /// `input_ids` [N, T] and `attention_mask` [N, T] (1 token, 0 padding) → states [N, T, H].
+    pub fn forward(
+        &self,
+        input_ids: Tensor<B, 2, Int>,
+        attention_mask: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 3> {
+        let [n, t] = input_ids.dims();
+        let device = input_ids.device();
+        let positions = match self.family {
+            Family::Bert => Tensor::<B, 1, Int>::arange(0..t as i64, &device)
+                .reshape([1, t])
+                .repeat_dim(0, n),
+            Family::Roberta => {
+                let real = input_ids
+                    .clone()
+                    .not_equal_elem(self.pad_token_id as i64)
+                    .int();
+                real.clone().cumsum(1) * real + self.pad_token_id as i64
+            }
+        };
+        let types = Tensor::<B, 2, Int>::zeros([n, t], &device);
+        let e = &self.embeddings;
+        let x = e.word_embeddings.forward(input_ids)
+            + e.position_embeddings.forward(positions)
+            + e.token_type_embeddings.forward(types);
+        let mut x = e.dropout.forward(e.layer_norm.forward(x));
+        // Padding gets a large negative score, so softmax gives it no weight.
+        let bias = (attention_mask.float() - 1.0)
+            .mul_scalar(1e9)
+            .reshape([n, 1, 1, t]);
+        for layer in &self.encoder.layer {
+            x = layer.forward(x, bias.clone());
+        }
+        x
+    }
+}
+
+impl<B: Backend> Layer<B> {
+    fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
+        let context = self.attention.self_attn.forward(x.clone(), bias);
+        let attended = self.attention.output.forward(context, x);
+        let inner = gelu(self.intermediate.dense.forward(attended.clone()));
+        self.output.forward(inner, attended)
+    }
+}
+
+impl<B: Backend> SelfAttention<B> {
+    /// [N, T, H] → [N, T, H]; `bias` [N, 1, 1, T] is added to the scores.
+    fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
+        let [n, t, hidden] = x.dims();
+        let d = hidden / self.heads;
+        let split = |y: Tensor<B, 3>| y.reshape([n, t, self.heads, d]).swap_dims(1, 2);
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt()) + bias;
+        let probs = self.dropout.forward(softmax(scores, 3));
+        probs.matmul(v).swap_dims(1, 2).reshape([n, t, hidden])
+    }
+}
+
+impl<B: Backend> Output<B> {
+    fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.layer_norm
+            .forward(self.dropout.forward(self.dense.forward(x)) + residual)
+    }
+}

@@ -5,11 +5,9 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
-use mer_core::nn::{
-    ClassifierHead, ClassifierHeadConfig, Projector, ProjectorConfig, TextEncoder,
-    TextEncoderConfig,
-};
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Projector, ProjectorConfig};
 use mer_core::schema::Problem;
+use mer_core::text::{TextEncoder, TextEncoderConfig};
 
 /// The text-only baseline: an utterance encoder, a projector and a classifier head.
 #[derive(Module, Debug, Architecture)]
@@ -38,7 +36,13 @@ pub const DEMO_CONFIG_NAME: &str = "experiments/unimodal/demo.toml (built in)";
 impl UnimodalConfig {
     /// Widths must agree from part to part.
     fn check_widths(&self) -> Result<(), Problem> {
-        let hidden = self.text.config.hidden;
+        // The encoder's config was checked first, so its shape is readable.
+        let hidden = self
+            .text
+            .config
+            .encoder_shape()
+            .map_err(|e| Problem::new("text", e.to_string()))?
+            .hidden;
         if self.projector.input != hidden {
             return Err(Problem::new(
                 "projector.input",

@@ -25,36 +25,49 @@ label = "emotion"
 [model.head]
 dropout = 0.1        # the default, written out
 num_classes = 7
-input = 128
+input = 64
 
 [model]
 dropout = 1e-1       # 0.1 in another spelling
 
 [model.projector]
-output = 128
-input = 128
+output = 64
+input = 64
 
-[model.text]
-pooling = "mean"
-mode = "trainable"
-max_len = 128
-ff = 512
+[model.text.shape]
+pad_token_id = 1
+max_positions = 130
+intermediate = 128
 heads = 4
 layers = 2
-hidden = 128
-vocab_size = 8_000
+hidden = 64
+vocab_size = 144
+family = "roberta"
+type_vocab_size = 1  # the default
+layer_norm_eps = 1e-5
+
+[model.text]
+prompt = "dialogue"
+pooling = "mask"
+mode = "trainable"
+max_len = 128
 dropout = 0.1
 
 [training]
 seed = 42
 "#;
     assert_eq!(run(permuted, &[]).identity(), demo);
-    let minimal = "architecture = \"unimodal\"\n[model.head]\nnum_classes = 7\n";
-    assert_eq!(run(minimal, &[]).identity(), demo);
-    assert_eq!(
-        run(minimal, &["model.dropout=0.1", "model.text.hidden=128"]).identity(),
-        demo
+    let minimal = "architecture = \"unimodal\"\n[model.text.shape]\nvocab_size = 144\n[model.head]\nnum_classes = 7\n";
+    let minimal = run(
+        minimal,
+        &[
+            "model.projector.input=64",
+            "model.projector.output=64",
+            "model.head.input=64",
+            "model.text.shape.max_positions=130",
+        ],
     );
+    assert_eq!(minimal.identity(), demo);
 }
 
 #[test]
@@ -95,12 +108,16 @@ fn changed(value: &Json) -> Json {
         Json::Bool(b) => Json::Bool(!b),
         Json::Number(n) if n.is_u64() => Json::from(n.as_u64().unwrap() + 1),
         Json::Number(n) => Json::from(n.as_f64().unwrap() * 0.5 + 0.01),
+        Json::Null => Json::String("set".into()),
         Json::String(s) => Json::String(
             match s.as_str() {
                 "trainable" => "frozen",
                 "frozen" => "trainable",
                 "mean" => "cls",
                 "cls" => "mean",
+                "mask" => "cls",
+                "dialogue" => "utterance",
+                "roberta" => "bert",
                 other => panic!("no other choice known for {other:?}: extend this test"),
             }
             .into(),
@@ -154,15 +171,15 @@ fn run_settings_change_the_folder_not_the_hash() {
     );
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/8d4d8077--42"
+        "training/demo--E/trainable--8/1xE--T/39fa10db--42"
     );
     assert_eq!(
         seeded.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/8d4d8077--7"
+        "training/demo--E/trainable--8/1xE--T/39fa10db--7"
     );
     assert_eq!(
         batched.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--2--focal/1xE--T/8d4d8077--42"
+        "training/demo--E/trainable--2--focal/1xE--T/39fa10db--42"
     );
     let frozen = run(
         DEMO_CONFIG,

@@ -2,7 +2,9 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
 #[allow(unused_imports)]
-use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, TextEncoder, TextEncoderConfig};
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig};
+#[allow(unused_imports)]
+use mer_core::text::{TextEncoder, TextEncoderConfig};
 
 #[derive(Module, Debug, Architecture)]
 pub struct Net<B: Backend> {

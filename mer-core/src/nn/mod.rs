@@ -2,8 +2,6 @@
 
 pub mod head;
 pub mod projector;
-pub mod text;
 
 pub use head::{ClassifierHead, ClassifierHeadConfig};
 pub use projector::{Projector, ProjectorConfig};
-pub use text::{Pooling, TextEncoder, TextEncoderConfig};

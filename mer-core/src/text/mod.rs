@@ -25,6 +25,10 @@ pub fn speaker_token(k: usize) -> String {
     format!("<s{}>", k % SPEAKER_TOKENS)
 }
 
+/// The demo dataset's tokenizer (a word-level RoBERTa-style vocabulary): a randomly initialised
+/// encoder without a `tokenizer` file uses it, so the built-in demo runs from any folder.
+pub const DEMO_TOKENIZER: &str = include_str!("../../../datasets/demo/tokenizer.json");
+
 /// Why a text encoder or tokenizer could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {
@@ -68,7 +72,8 @@ pub enum PromptKind {
 pub struct TextEncoderConfig {
     /// A Hugging Face model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
     pub pretrained: Option<String>,
-    /// The tokenizer file; by default `tokenizer.json` in `pretrained`.
+    /// The tokenizer file; by default `tokenizer.json` in `pretrained`, or without `pretrained`
+    /// the demo dataset's tokenizer.
     pub tokenizer: Option<String>,
     /// The shape of a randomly initialised encoder; with `pretrained`, its `config.json` says.
     pub shape: Option<BertShape>,
@@ -105,12 +110,6 @@ impl TextEncoderConfig {
                 .map_err(|e| Problem::new("pretrained", e.to_string()))?,
             (None, Some(shape)) => shape.clone(),
         };
-        if self.pretrained.is_none() && self.tokenizer.is_none() {
-            return Err(Problem::new(
-                "tokenizer",
-                "a randomly initialised encoder needs a tokenizer file",
-            ));
-        }
         let tokenizer = self
             .tokenizer()
             .map_err(|e| Problem::new(self.tokenizer_key(), e.to_string()))?;
@@ -152,14 +151,6 @@ impl TextEncoderConfig {
         }
     }
 
-    fn tokenizer_path(&self) -> PathBuf {
-        match (&self.tokenizer, &self.pretrained) {
-            (Some(file), _) => PathBuf::from(file),
-            (None, Some(dir)) => Path::new(dir).join("tokenizer.json"),
-            (None, None) => PathBuf::from("tokenizer.json"),
-        }
-    }
-
     /// The shape of the encoder, from `shape` or the pretrained folder.
     pub fn encoder_shape(&self) -> Result<BertShape, TextError> {
         match (&self.pretrained, &self.shape) {
@@ -179,13 +170,27 @@ impl TextEncoderConfig {
             PromptKind::Dialogue => ((0..SPEAKER_TOKENS).map(speaker_token).collect(), Keep::Last),
             PromptKind::Utterance => (Vec::new(), Keep::First),
         };
-        TextTokenizer::from_file(
-            &self.tokenizer_path(),
-            &extra,
-            shape.pad_token_id as u32,
-            self.max_len,
-            keep,
-        )
+        let pad = shape.pad_token_id as u32;
+        match (&self.tokenizer, &self.pretrained) {
+            (Some(file), _) => {
+                TextTokenizer::from_file(Path::new(file), &extra, pad, self.max_len, keep)
+            }
+            (None, Some(dir)) => TextTokenizer::from_file(
+                &Path::new(dir).join("tokenizer.json"),
+                &extra,
+                pad,
+                self.max_len,
+                keep,
+            ),
+            (None, None) => TextTokenizer::from_json(
+                DEMO_TOKENIZER,
+                Path::new("datasets/demo/tokenizer.json (built in)"),
+                &extra,
+                pad,
+                self.max_len,
+                keep,
+            ),
+        }
     }
 
     /// Builds the encoder, loading pretrained weights when a folder is given.

@@ -44,10 +44,39 @@ impl TextTokenizer {
         max_len: usize,
         keep: Keep,
     ) -> Result<Self, TextError> {
-        let mut inner = Tokenizer::from_file(path).map_err(|e| TextError::Tokenizer {
+        let inner = Tokenizer::from_file(path).map_err(|e| TextError::Tokenizer {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
+        Self::new(inner, path, extra, pad_token_id, max_len, keep)
+    }
+
+    /// Like [`TextTokenizer::from_file`], from the JSON text itself; `name` is what errors show.
+    pub fn from_json(
+        json: &str,
+        name: &Path,
+        extra: &[String],
+        pad_token_id: u32,
+        max_len: usize,
+        keep: Keep,
+    ) -> Result<Self, TextError> {
+        let inner: Tokenizer =
+            json.parse()
+                .map_err(|e: tokenizers::Error| TextError::Tokenizer {
+                    path: name.to_owned(),
+                    message: e.to_string(),
+                })?;
+        Self::new(inner, name, extra, pad_token_id, max_len, keep)
+    }
+
+    fn new(
+        mut inner: Tokenizer,
+        path: &Path,
+        extra: &[String],
+        pad_token_id: u32,
+        max_len: usize,
+        keep: Keep,
+    ) -> Result<Self, TextError> {
         // The file's own padding and truncation are ignored: mer pads and truncates itself.
         inner.with_padding(None);
         inner

@@ -11,21 +11,9 @@
 
 use std::collections::HashMap;
 
+pub use mer_core::text::{SPEAKER_TOKENS, speaker_token};
+
 use crate::Dialogue;
-
-/// Speaker tokens added to the tokenizer. MELD's busiest dialogue has 9 speakers; beyond that,
-/// tokens are reused in turn.
-pub const SPEAKER_TOKENS: usize = 9;
-
-/// The speaker token for the `k`th speaker of a dialogue.
-pub fn speaker_token(k: usize) -> String {
-    format!("<s{}>", k % SPEAKER_TOKENS)
-}
-
-/// Every speaker token, for adding to a tokenizer.
-pub fn speaker_tokens() -> Vec<String> {
-    (0..SPEAKER_TOKENS).map(speaker_token).collect()
-}
 
 /// The tokenizer's own separator and mask tokens (`</s>`/`<mask>` for RoBERTa,
 /// `[SEP]`/`[MASK]` for BERT).
@@ -118,6 +106,5 @@ mod tests {
     fn speaker_tokens_wrap_after_the_last() {
         assert_eq!(speaker_token(0), "<s0>");
         assert_eq!(speaker_token(SPEAKER_TOKENS), "<s0>");
-        assert_eq!(speaker_tokens().len(), SPEAKER_TOKENS);
     }
 }

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod store;
 pub mod summary;
 pub mod text;
+pub mod train;
 
 pub use mer_macros::{Architecture, config};
 

@@ -28,6 +28,25 @@ pub struct TrainingConfig {
     /// The training loss.
     #[config(default = Loss::Ce)]
     pub loss: Loss,
+    /// Share of the optimiser steps spent warming the learning rate up linearly, before it
+    /// decays linearly to zero.
+    #[config(default = 0.1)]
+    pub warmup_ratio: f64,
+    /// AdamW's decoupled weight decay.
+    #[config(default = 0.01)]
+    pub weight_decay: f64,
+    /// Gradients are scaled down to this global L2 norm; 0 turns clipping off.
+    #[config(default = 1.0)]
+    pub grad_clip: f64,
+    /// Stop after this many epochs without a better dev weighted F1; 0 never stops early.
+    #[config(default = 3)]
+    pub patience: usize,
+    /// Keep every epoch's weights (under `epochs/`), not only the best epoch's.
+    #[config(default = false)]
+    pub keep_all_epochs: bool,
+    /// Utterances per batch when evaluating.
+    #[config(default = 32)]
+    pub eval_batch_size: usize,
 }
 
 impl TrainingConfig {
@@ -37,6 +56,15 @@ impl TrainingConfig {
         }
         if self.learning_rate <= 0.0 {
             return Err(Problem::new("learning_rate", "must be positive"));
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return Err(Problem::new("warmup_ratio", "must be in [0, 1)"));
+        }
+        if self.epochs == 0 {
+            return Err(Problem::new("epochs", "must be at least 1"));
+        }
+        if self.eval_batch_size == 0 {
+            return Err(Problem::new("eval_batch_size", "must be at least 1"));
         }
         Ok(())
     }

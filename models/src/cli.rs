@@ -90,6 +90,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             eprintln!("error: {error:#}");
             let bad_input = error.chain().any(|cause| {
                 cause.is::<ConfigError>()
+                    || cause.is::<mer_datasets::DatasetError>()
                     || matches!(
                         cause.downcast_ref::<StoreError>(),
                         Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))

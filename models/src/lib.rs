@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod encode;
+pub mod text_data;
 pub mod unimodal;
 
 pub use unimodal::{Unimodal, UnimodalConfig};

@@ -80,3 +80,9 @@ impl<B: Backend> Unimodal<B> {
         self.head.forward(self.projector.forward(pooled))
     }
 }
+
+impl<B: Backend> mer_core::train::Classifier<B> for Unimodal<B> {
+    fn logits(&self, batch: &mer_core::train::Batch<B>) -> Tensor<B, 2> {
+        self.forward(batch.text.ids.clone(), batch.text.attention_mask.clone())
+    }
+}

@@ -119,9 +119,8 @@ impl TextTokenizer {
             .map(|t| (*t).to_owned())
     }
 
-    /// Tokenizes `texts` with special tokens, truncating each to `max_len` and padding all to the
-    /// longest.
-    pub fn encode_batch(&self, texts: &[String]) -> Result<TokenBatch, TextError> {
+    /// Tokenizes one text with special tokens, truncated to `max_len`.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, TextError> {
         let added = self
             .inner
             .get_post_processor()
@@ -131,21 +130,32 @@ impl TextTokenizer {
             Keep::First => TruncationDirection::Right,
             Keep::Last => TruncationDirection::Left,
         };
-        let mut rows = Vec::with_capacity(texts.len());
-        for text in texts {
-            let mut encoding = self
-                .inner
-                .encode(text.as_str(), false)
-                .map_err(|e| TextError::Encode(e.to_string()))?;
-            if encoding.len() > budget {
-                encoding.truncate(budget, 0, direction);
-            }
-            let encoding = self
-                .inner
-                .post_process(encoding, None, true)
-                .map_err(|e| TextError::Encode(e.to_string()))?;
-            rows.push(encoding.get_ids().to_vec());
+        let mut encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| TextError::Encode(e.to_string()))?;
+        if encoding.len() > budget {
+            encoding.truncate(budget, 0, direction);
         }
+        let encoding = self
+            .inner
+            .post_process(encoding, None, true)
+            .map_err(|e| TextError::Encode(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// The id padding uses.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    /// Tokenizes `texts` with special tokens, truncating each to `max_len` and padding all to the
+    /// longest.
+    pub fn encode_batch(&self, texts: &[String]) -> Result<TokenBatch, TextError> {
+        let rows = texts
+            .iter()
+            .map(|text| self.encode(text))
+            .collect::<Result<Vec<_>, _>>()?;
         let longest = rows.iter().map(Vec::len).max().unwrap_or(0);
         let attention_mask = rows
             .iter()

@@ -1,36 +1,301 @@
-//! `unimodal`: the text-only baseline's own binary.
+//! `unimodal`: the text-only baseline's own binary. With no arguments it trains on the built-in
+//! demo default.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
+use burn::backend::{Autodiff, NdArray};
 use clap::{Parser, Subcommand};
-use mer_core::config::Source;
-use models::cli::{self, PlanArgs};
+use mer_core::architecture::ArchitectureConfig;
+use mer_core::config::{ConfigError, RawConfig, Source};
+use mer_core::metrics::Metrics;
+use mer_core::run::RunConfig;
+use mer_core::store::Store;
+use mer_core::train::{self, Sample, TrainData};
+use mer_datasets::{Dialogue, LabelSet, Split, Utterance};
+use models::cli::{self, ConfigArgs, PlanArgs};
+use models::text_data;
 use models::unimodal::{DEMO_CONFIG, DEMO_CONFIG_NAME};
+use models::{Unimodal, UnimodalConfig};
+
+type Inference = NdArray<f32>;
+type Training = Autodiff<Inference>;
 
 /// The unimodal architecture: one encoder, a projector, a classifier head.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train, select the best epoch on dev, and report test. With no config: the demo default.
+    Train(ConfigArgs),
+    /// Score a checkpoint on a split.
+    Eval {
+        /// The checkpoint folder.
+        checkpoint: PathBuf,
+        #[arg(long, default_value = "test")]
+        split: Split,
+    },
+    /// Class probabilities of one utterance, optionally after its dialogue so far.
+    Infer {
+        /// The checkpoint folder.
+        checkpoint: PathBuf,
+        /// The utterance.
+        #[arg(long)]
+        text: String,
+        /// Who says it.
+        #[arg(long, default_value = "Speaker")]
+        speaker: String,
+        /// An earlier utterance, `Speaker: utterance`; repeat in dialogue order.
+        #[arg(long = "context", value_name = "SPEAKER: UTTERANCE")]
+        context: Vec<String>,
+    },
     /// Print the resolved config, summary, parameter table, hash and checkpoint folder without
     /// training. With no config: the built-in demo default.
     Plan(PlanArgs),
 }
 
+fn builtin() -> Source {
+    Source::new(DEMO_CONFIG_NAME, DEMO_CONFIG)
+}
+
 fn main() -> ExitCode {
     cli::main(|| {
-        match Cli::parse().command {
+        let command = Cli::parse().command.unwrap_or(Command::Train(ConfigArgs {
+            configs: Vec::new(),
+            overrides: Vec::new(),
+        }));
+        match command {
             Command::Plan(args) => {
-                let builtin = Source::new(DEMO_CONFIG_NAME, DEMO_CONFIG);
-                let plan = cli::plan(&args.config, Some(builtin), Some("unimodal"))?;
-                cli::print_plan(&plan, args.json)?;
+                let plan = cli::plan(&args.config, Some(builtin()), Some("unimodal"))?;
+                cli::print_plan(&plan, args.json)
             }
+            Command::Train(args) => train_command(&args),
+            Command::Eval { checkpoint, split } => eval_command(&checkpoint, split),
+            Command::Infer {
+                checkpoint,
+                text,
+                speaker,
+                context,
+            } => infer_command(&checkpoint, &text, &speaker, &context),
         }
-        Ok(())
     })
+}
+
+/// The resolved run config and its TOML (saved beside the checkpoint).
+fn resolve(raw: &RawConfig) -> anyhow::Result<(RunConfig<UnimodalConfig>, String)> {
+    let mut raw = raw.clone();
+    raw.set_default_str("architecture", "unimodal");
+    let run: RunConfig<UnimodalConfig> = raw.resolve()?;
+    let toml = toml::to_string_pretty(&run).context("serialising the config")?;
+    Ok((run, toml))
+}
+
+fn check_classes(
+    raw: &RawConfig,
+    run: &RunConfig<UnimodalConfig>,
+    labels: &LabelSet,
+) -> Result<(), ConfigError> {
+    if run.model.head.num_classes == labels.len() {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        origin: raw
+            .origin_of("model.head.num_classes")
+            .cloned()
+            .unwrap_or_else(|| raw.root_origin()),
+        key: "model.head.num_classes".into(),
+        message: format!(
+            "is {}, but {} {} labels have {} classes ({})",
+            run.model.head.num_classes,
+            run.data.dataset.display_name(),
+            run.data.label,
+            labels.len(),
+            labels.names.join(", ")
+        ),
+    })
+}
+
+fn train_command(args: &ConfigArgs) -> anyhow::Result<()> {
+    let raw = args.load(Some(builtin()))?;
+    let (run, config_toml) = resolve(&raw)?;
+    let (data, labels) = text_data::load(&run.data, &run.model.text.config)?;
+    check_classes(&raw, &run, &labels)?;
+    eprintln!(
+        "training {} ({}) on {}: {} train, {} dev, {} test utterances",
+        run.model.summary(),
+        run.identity(),
+        run.data.dataset.display_name(),
+        data.train.len(),
+        data.dev.len(),
+        data.test.len()
+    );
+    let store = Store::new(&run.output.checkpoints);
+    let outcome = train::train::<Training, Unimodal<Training>>(
+        &run,
+        &config_toml,
+        &data,
+        &store,
+        &Default::default(),
+    )?;
+    if outcome.resumed_at > 0 {
+        println!("resumed after epoch {}", outcome.resumed_at);
+    }
+    let best = &outcome.best;
+    println!(
+        "best epoch {} of {} (selected on dev weighted F1)",
+        best.epoch, outcome.epochs
+    );
+    println!(
+        "{:<6} {:>9} {:>12} {:>9}",
+        "split", "accuracy", "weighted F1", "macro F1"
+    );
+    for (name, m) in [("dev", &best.dev), ("test", &best.test)] {
+        println!(
+            "{name:<6} {:>9.2} {:>12.2} {:>9.2}",
+            m.accuracy, m.weighted_f1, m.macro_f1
+        );
+    }
+    println!(
+        "test majority-class baseline: accuracy {:.2}",
+        majority_baseline(&data)
+    );
+    println!(
+        "training throughput: {:.0} utterances/s",
+        outcome.train_utterances_per_s
+    );
+    println!("checkpoint: {}", outcome.dir.display());
+    Ok(())
+}
+
+/// Test accuracy of always predicting train's most frequent class.
+fn majority_baseline(data: &TrainData) -> f64 {
+    let mut counts = vec![0usize; data.num_classes];
+    for s in &data.train {
+        counts[s.label] += 1;
+    }
+    let majority = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| i);
+    let hits = data.test.iter().filter(|s| s.label == majority).count();
+    100.0 * hits as f64 / data.test.len().max(1) as f64
+}
+
+/// The network and config of a checkpoint folder.
+fn open(checkpoint: &Path) -> anyhow::Result<(RunConfig<UnimodalConfig>, Unimodal<Inference>)> {
+    let config_path = checkpoint.join("config.toml");
+    let raw = RawConfig::load(&[&config_path], &[] as &[&str])?;
+    let (run, _) = resolve(&raw)?;
+    let store = Store::new(&run.output.checkpoints);
+    let network = store.load(checkpoint, run.model.init::<Inference>(&Default::default()))?;
+    Ok((run, network))
+}
+
+fn eval_command(checkpoint: &Path, split: Split) -> anyhow::Result<()> {
+    let (run, network) = open(checkpoint)?;
+    let encoder = &run.model.text.config;
+    let tokenizer = encoder.tokenizer()?;
+    let data = mer_datasets::load(&run.data, split)?;
+    let samples = text_data::samples(
+        &data.dialogues,
+        &text_data::prompt(encoder, &tokenizer)?,
+        &tokenizer,
+    )?;
+    let predicted: Vec<usize> = train::predict(
+        &network,
+        &samples,
+        tokenizer.pad_id(),
+        run.training.eval_batch_size,
+        &Default::default(),
+    )
+    .iter()
+    .map(|p| train::argmax(p))
+    .collect();
+    let gold: Vec<usize> = samples.iter().map(|s: &Sample| s.label).collect();
+    let metrics = Metrics::compute(&gold, &predicted, data.labels.len());
+    print_metrics(split, &metrics, &data.labels);
+    Ok(())
+}
+
+fn print_metrics(split: Split, m: &Metrics, labels: &LabelSet) {
+    println!(
+        "{split}: accuracy {:.2}, weighted F1 {:.2}, macro F1 {:.2} ({} utterances)",
+        m.accuracy,
+        m.weighted_f1,
+        m.macro_f1,
+        m.per_class.iter().map(|c| c.support).sum::<usize>()
+    );
+    println!(
+        "{:<10} {:>9} {:>7} {:>7} {:>8}",
+        "class", "precision", "recall", "F1", "support"
+    );
+    for (name, c) in labels.names.iter().zip(&m.per_class) {
+        println!(
+            "{name:<10} {:>9.2} {:>7.2} {:>7.2} {:>8}",
+            c.precision, c.recall, c.f1, c.support
+        );
+    }
+    println!("confusion (rows gold, columns predicted):");
+    for (name, row) in labels.names.iter().zip(&m.confusion) {
+        let cells: Vec<String> = row.iter().map(|n| format!("{n:>5}")).collect();
+        println!("{name:<10} {}", cells.join(""));
+    }
+}
+
+fn infer_command(
+    checkpoint: &Path,
+    text: &str,
+    speaker: &str,
+    context: &[String],
+) -> anyhow::Result<()> {
+    let (run, network) = open(checkpoint)?;
+    let encoder = &run.model.text.config;
+    let tokenizer = encoder.tokenizer()?;
+    let labels = LabelSet::of(run.data.dataset, run.data.label)?;
+    let utterance = |speaker: &str, text: &str| Utterance {
+        speaker: speaker.trim().to_owned(),
+        text: text.trim().to_owned(),
+        label: 0,
+        audio: None,
+        video: None,
+    };
+    let mut utterances = Vec::new();
+    for line in context {
+        let (who, said) = line
+            .split_once(':')
+            .with_context(|| format!("--context {line:?}: expected `Speaker: utterance`"))?;
+        utterances.push(utterance(who, said));
+    }
+    utterances.push(utterance(speaker, text));
+    let dialogue = Dialogue {
+        id: "input".into(),
+        utterances,
+    };
+    let samples = text_data::samples(
+        &[dialogue],
+        &text_data::prompt(encoder, &tokenizer)?,
+        &tokenizer,
+    )?;
+    let target = samples.last().expect("the utterance itself").clone();
+    let probabilities = train::predict(
+        &network,
+        &[target],
+        tokenizer.pad_id(),
+        1,
+        &Default::default(),
+    )
+    .remove(0);
+    let mut ranked: Vec<(&str, f32)> = labels.names.iter().copied().zip(probabilities).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, p) in ranked {
+        println!("{name:<10} {p:.4}");
+    }
+    Ok(())
 }

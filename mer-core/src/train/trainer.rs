@@ -1,0 +1,498 @@
+//! The training loop.
+//!
+//! Each epoch shuffles with a seed derived from `training.seed` and the epoch, and reseeds the
+//! backend for dropout the same way, so an epoch's result depends only on the state before it.
+//! After every epoch the whole state (weights, optimiser, schedule step, history) is written to a
+//! fresh `state-{epoch}/` folder and the `state` link is switched to it atomically: a run killed
+//! at any point resumes from its last completed epoch and ends exactly as an uninterrupted run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::batch::{Batch, Classifier, Sample};
+use super::loss::{balanced_weights, loss};
+use super::schedule::LinearSchedule;
+use crate::architecture::{Architecture, ArchitectureConfig};
+use crate::atomic;
+use crate::metrics::Metrics;
+use crate::run::RunConfig;
+use crate::store::{Manifest, Store, StoreError};
+
+/// Prepared splits: samples and what a batch pads with.
+#[derive(Debug, Clone)]
+pub struct TrainData {
+    pub train: Vec<Sample>,
+    pub dev: Vec<Sample>,
+    pub test: Vec<Sample>,
+    pub pad_id: u32,
+    pub num_classes: usize,
+}
+
+/// One epoch's figures: what `metrics.jsonl` holds, one line each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub dev: Metrics,
+    pub test: Metrics,
+}
+
+/// The epoch selected on dev.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub dev: Metrics,
+    pub test: Metrics,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub dir: PathBuf,
+    pub best: BestEpoch,
+    pub epochs: usize,
+    /// The epoch a resumed run started from (0: it started fresh).
+    pub resumed_at: usize,
+    /// Mean training throughput, utterances per second.
+    pub train_utterances_per_s: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    State { path: PathBuf, message: String },
+    #[error("the training split is empty")]
+    NoData,
+}
+
+/// Everything that resuming needs besides the weights and the optimiser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Progress {
+    epochs_done: usize,
+    step: usize,
+    best: Option<BestEpoch>,
+    bad_epochs: usize,
+    finished: bool,
+    history: Vec<EpochRecord>,
+    /// Seconds per epoch: `timings.jsonl`, kept apart so `metrics.jsonl` is reproducible.
+    seconds: Vec<f64>,
+    utterances_per_s: Vec<f64>,
+}
+
+const STATE_LINK: &str = "state";
+const PROGRESS: &str = "progress.json";
+const CONFIG: &str = "config.toml";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |error| TrainError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// Test hook: abort the process after this many optimiser steps, as a kill would.
+const ABORT_AFTER_STEPS: &str = "MER_ABORT_AFTER_STEPS";
+
+/// Trains `A` as `run` says, on `data`, into its checkpoint folder in `store`.
+pub fn train<B, A>(
+    run: &RunConfig<A::Config>,
+    config_toml: &str,
+    data: &TrainData,
+    store: &Store,
+    device: &B::Device,
+) -> Result<Outcome, TrainError>
+where
+    B: AutodiffBackend,
+    A: Architecture<B> + AutodiffModule<B> + Classifier<B>,
+    A::InnerModule: Architecture<B::InnerBackend> + Classifier<B::InnerBackend>,
+{
+    if data.train.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    let id = run.checkpoint_id();
+    let relative = id.relative_dir();
+    let dir = store.root().join(&relative);
+    fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let settings = &run.training;
+    let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+
+    B::seed(device, settings.seed);
+    let mut network = A::init(&run.model, device);
+    let mut optimizer = AdamWConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(settings.weight_decay as f32)
+        .with_grad_clipping(
+            (settings.grad_clip > 0.0)
+                .then(|| GradientClippingConfig::Norm(settings.grad_clip as f32)),
+        )
+        .init::<B, A>();
+
+    let mut progress = match read_state(&dir, config_toml)? {
+        Some((progress, state)) => {
+            if !progress.finished {
+                network = network
+                    .load_file(state.join("model"), &recorder, device)
+                    .map_err(|e| state_error(&state, e))?;
+                let record = recorder
+                    .load(state.join("optimizer"), device)
+                    .map_err(|e| state_error(&state, e))?;
+                optimizer = optimizer.load_record(record);
+            }
+            progress
+        }
+        None => {
+            atomic::write(&dir.join(CONFIG), config_toml.as_bytes()).map_err(io(&dir))?;
+            Progress {
+                epochs_done: 0,
+                step: 0,
+                best: None,
+                bad_epochs: 0,
+                finished: false,
+                history: Vec::new(),
+                seconds: Vec::new(),
+                utterances_per_s: Vec::new(),
+            }
+        }
+    };
+    let resumed_at = progress.epochs_done;
+
+    let batches_per_epoch = data.train.len().div_ceil(settings.batch_size);
+    let schedule = LinearSchedule::new(
+        settings.learning_rate,
+        settings.warmup_ratio,
+        settings.epochs * batches_per_epoch,
+    );
+    let weights = Tensor::<B, 1>::from_floats(
+        balanced_weights(&class_counts(&data.train, data.num_classes)).as_slice(),
+        device,
+    );
+    let abort_after: Option<usize> = std::env::var(ABORT_AFTER_STEPS)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut steps_this_process = 0usize;
+
+    while !progress.finished && progress.epochs_done < settings.epochs {
+        let epoch = progress.epochs_done + 1;
+        let started = Instant::now();
+        B::seed(device, epoch_seed(settings.seed, epoch));
+        let mut order: Vec<usize> = (0..data.train.len()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(settings.seed, epoch)));
+
+        let bar = progress_bar(epoch, settings.epochs, batches_per_epoch);
+        let mut loss_sum = 0.0;
+        for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
+            let samples: Vec<&Sample> = chunk.iter().map(|&j| &data.train[j]).collect();
+            let batch = Batch::<B>::new(&samples, data.pad_id, device);
+            let logits = network.logits(&batch);
+            let batch_loss = loss(settings.loss, logits, batch.labels, &weights);
+            loss_sum += batch_loss.clone().into_scalar().elem::<f64>();
+            let grads = GradientsParams::from_grads(batch_loss.backward(), &network);
+            network = optimizer.step(schedule.lr(progress.step), network, grads);
+            progress.step += 1;
+            steps_this_process += 1;
+            let rate =
+                (i + 1) as f64 * settings.batch_size as f64 / started.elapsed().as_secs_f64();
+            bar.set_message(format!(
+                "loss {:.4} · {rate:.0} utt/s",
+                loss_sum / (i + 1) as f64
+            ));
+            bar.inc(1);
+            if abort_after == Some(steps_this_process) {
+                std::process::abort();
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+
+        let inner = network.valid();
+        let eval_device = &inner.devices()[0];
+        let dev = evaluate(
+            &inner,
+            &data.dev,
+            data,
+            settings.eval_batch_size,
+            eval_device,
+        );
+        let test = evaluate(
+            &inner,
+            &data.test,
+            data,
+            settings.eval_batch_size,
+            eval_device,
+        );
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / batches_per_epoch as f64,
+            dev,
+            test,
+        };
+        eprintln!(
+            "epoch {epoch}/{}: loss {:.4}, dev acc {:.2} wF1 {:.2}, test acc {:.2} wF1 {:.2} ({seconds:.1}s)",
+            settings.epochs,
+            record.train_loss,
+            record.dev.accuracy,
+            record.dev.weighted_f1,
+            record.test.accuracy,
+            record.test.weighted_f1
+        );
+        let improved = progress
+            .best
+            .as_ref()
+            .is_none_or(|best| record.dev.weighted_f1 > best.dev.weighted_f1);
+        let manifest = |best: &BestEpoch| Manifest {
+            architecture: A::Config::NAME.to_owned(),
+            summary: id.summary.clone(),
+            hash: id.hash.to_string(),
+            seed: id.seed,
+            parts: Default::default(),
+            metrics: Some(serde_json::to_value(best).expect("metrics serialise")),
+        };
+        if settings.keep_all_epochs {
+            let epoch_best = BestEpoch {
+                epoch,
+                dev: record.dev.clone(),
+                test: record.test.clone(),
+            };
+            let epoch_dir = relative.join("epochs").join(format!("epoch-{epoch}"));
+            store.save(&epoch_dir, &inner, config_toml, manifest(&epoch_best))?;
+        }
+        if improved {
+            let best = BestEpoch {
+                epoch,
+                dev: record.dev.clone(),
+                test: record.test.clone(),
+            };
+            store.save(&relative, &inner, config_toml, manifest(&best))?;
+            progress.best = Some(best);
+            progress.bad_epochs = 0;
+        } else {
+            progress.bad_epochs += 1;
+        }
+        progress.history.push(record);
+        progress.seconds.push(seconds);
+        progress
+            .utterances_per_s
+            .push(data.train.len() as f64 / seconds);
+        progress.epochs_done = epoch;
+        let stop_early = settings.patience > 0 && progress.bad_epochs >= settings.patience;
+        progress.finished = stop_early || epoch == settings.epochs;
+        write_state(&dir, &progress, &network, &optimizer, &recorder)?;
+        if stop_early {
+            eprintln!(
+                "stopping early: dev weighted F1 has not improved for {} epochs",
+                settings.patience
+            );
+        }
+    }
+
+    let best = progress.best.clone().expect("at least one epoch ran");
+    let throughput = if progress.utterances_per_s.is_empty() {
+        0.0
+    } else {
+        progress.utterances_per_s.iter().sum::<f64>() / progress.utterances_per_s.len() as f64
+    };
+    Ok(Outcome {
+        dir,
+        best,
+        epochs: progress.epochs_done,
+        resumed_at,
+        train_utterances_per_s: throughput,
+    })
+}
+
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64)
+}
+
+fn class_counts(samples: &[Sample], classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; classes];
+    for s in samples {
+        counts[s.label] += 1;
+    }
+    counts
+}
+
+fn progress_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+    bar
+}
+
+/// Class probabilities for every sample, in order; batches are formed by length so little
+/// padding is computed.
+pub fn predict<B: Backend, M: Classifier<B>>(
+    network: &M,
+    samples: &[Sample],
+    pad_id: u32,
+    batch_size: usize,
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    order.sort_by_key(|&i| samples[i].text_ids.len());
+    let mut out = vec![Vec::new(); samples.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch_samples: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
+        let batch = Batch::<B>::new(&batch_samples, pad_id, device);
+        let probs = burn::tensor::activation::softmax(network.logits(&batch), 1);
+        let [n, c] = probs.dims();
+        let values: Vec<f32> = probs
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("float probabilities");
+        for (row, &i) in chunk.iter().enumerate().take(n) {
+            out[i] = values[row * c..(row + 1) * c].to_vec();
+        }
+    }
+    out
+}
+
+fn evaluate<B: Backend, M: Classifier<B>>(
+    network: &M,
+    samples: &[Sample],
+    data: &TrainData,
+    batch_size: usize,
+    device: &B::Device,
+) -> Metrics {
+    let predicted: Vec<usize> = predict(network, samples, data.pad_id, batch_size, device)
+        .iter()
+        .map(|p| argmax(p))
+        .collect();
+    let gold: Vec<usize> = samples.iter().map(|s| s.label).collect();
+    Metrics::compute(&gold, &predicted, data.num_classes)
+}
+
+/// The index of the largest value (the first, on ties).
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+}
+
+fn state_error(path: &Path, error: impl std::fmt::Display) -> TrainError {
+    TrainError::State {
+        path: path.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// The saved progress and state folder, if the checkpoint folder has a state for this config.
+fn read_state(dir: &Path, config_toml: &str) -> Result<Option<(Progress, PathBuf)>, TrainError> {
+    let link = dir.join(STATE_LINK);
+    if fs::symlink_metadata(&link).is_err() {
+        return Ok(None);
+    }
+    let saved_config = dir.join(CONFIG);
+    let previous = fs::read_to_string(&saved_config).map_err(io(&saved_config))?;
+    if previous != config_toml {
+        return Err(TrainError::State {
+            path: saved_config,
+            message: "this folder holds a run with another config (same network and seed, other \
+                      training settings): remove the folder to start over"
+                .into(),
+        });
+    }
+    let state = fs::canonicalize(&link).map_err(io(&link))?;
+    let path = state.join(PROGRESS);
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    let progress = serde_json::from_slice(&bytes).map_err(|e| state_error(&path, e))?;
+    Ok(Some((progress, state)))
+}
+
+/// Writes `state-{epoch}/`, switches the `state` link to it, rewrites the logs, and removes
+/// older states.
+fn write_state<B, A, O>(
+    dir: &Path,
+    progress: &Progress,
+    network: &A,
+    optimizer: &O,
+    recorder: &BinFileRecorder<FullPrecisionSettings>,
+) -> Result<(), TrainError>
+where
+    B: AutodiffBackend,
+    A: AutodiffModule<B>,
+    O: Optimizer<A, B>,
+{
+    let name = format!("state-{}", progress.epochs_done);
+    let state = dir.join(&name);
+    let _ = fs::remove_dir_all(&state);
+    fs::create_dir_all(&state).map_err(io(&state))?;
+    if !progress.finished {
+        network
+            .clone()
+            .save_file(state.join("model"), recorder)
+            .map_err(|e| state_error(&state, e))?;
+        recorder
+            .record(optimizer.to_record(), state.join("optimizer"))
+            .map_err(|e| state_error(&state, e))?;
+    }
+    let json = serde_json::to_vec_pretty(progress).expect("progress serialises");
+    atomic::write(&state.join(PROGRESS), &json).map_err(io(&state))?;
+    atomic::symlink(Path::new(&name), &dir.join(STATE_LINK)).map_err(io(dir))?;
+
+    write_lines(
+        &dir.join("metrics.jsonl"),
+        progress
+            .history
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("metrics serialise")),
+    )?;
+    write_lines(
+        &dir.join("timings.jsonl"),
+        progress
+            .seconds
+            .iter()
+            .zip(&progress.utterances_per_s)
+            .enumerate()
+            .map(|(i, (s, u))| {
+                serde_json::json!({"epoch": i + 1, "seconds": s, "utterances_per_s": u}).to_string()
+            }),
+    )?;
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with("state-") && file_name != name {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<(), TrainError> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    atomic::write(path, text.as_bytes()).map_err(io(path))
+}

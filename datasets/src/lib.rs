@@ -76,6 +76,19 @@ pub fn demo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("demo")
 }
 
+/// The file a dataset's test split is read from, when its root is known.
+pub fn test_split_file(config: &DataConfig) -> Option<PathBuf> {
+    let root = match (&config.root, config.dataset) {
+        (Some(root), _) => PathBuf::from(root),
+        (None, Dataset::Demo) => demo_root(),
+        (None, _) => return None,
+    };
+    Some(match config.dataset {
+        Dataset::Meld | Dataset::Demo => root.join("test_sent_emo.csv"),
+        Dataset::Iemocap => root.join("test.csv"),
+    })
+}
+
 /// Reads one split of the dataset `config` names.
 pub fn load(config: &DataConfig, split: Split) -> Result<SplitData, DatasetError> {
     let labels = LabelSet::of(config.dataset, config.label)?;

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod encode;
+pub mod report;
 pub mod text_data;
 pub mod unimodal;
 

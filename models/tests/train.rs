@@ -97,6 +97,7 @@ fn same_seed_same_metrics_and_a_killed_run_resumes_to_the_same_end() {
     let best_dev = {
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(a.join("checkpoint.json")).unwrap()).unwrap();
+        assert!(manifest["metrics"]["test"]["accuracy"].is_number());
         manifest["metrics"]["dev"]["accuracy"].as_f64().unwrap()
     };
     let eval = Command::new(UNIMODAL)

@@ -174,5 +174,6 @@ pub fn resize_token_embeddings<B: Backend>(bert: &mut Bert<B>, vocab_size: usize
     let extra = mean.repeat_dim(0, vocab_size - rows);
     let grown: Tensor<B, 2> = Tensor::cat(vec![weight, extra], 0);
     debug_assert_eq!(grown.dims(), [vocab_size, hidden]);
-    bert.embeddings.word_embeddings.weight = Param::from_tensor(grown);
+    // Detached: on an autodiff backend the concatenation is not a leaf, and a parameter must be.
+    bert.embeddings.word_embeddings.weight = Param::from_tensor(grown.detach());
 }

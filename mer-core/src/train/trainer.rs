@@ -36,6 +36,7 @@ use crate::store::{Manifest, Store, StoreError};
 pub struct TrainData {
     pub train: Vec<Sample>,
     pub dev: Vec<Sample>,
+    /// Empty when the dataset has no test split here (it is then not reported).
     pub test: Vec<Sample>,
     pub pad_id: u32,
     pub num_classes: usize,
@@ -47,7 +48,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     pub train_loss: f64,
     pub dev: Metrics,
-    pub test: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Metrics>,
 }
 
 /// The epoch selected on dev.
@@ -55,7 +57,8 @@ pub struct EpochRecord {
 pub struct BestEpoch {
     pub epoch: usize,
     pub dev: Metrics,
-    pub test: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Metrics>,
 }
 
 /// What a finished run reports.
@@ -68,6 +71,8 @@ pub struct Outcome {
     pub resumed_at: usize,
     /// Mean training throughput, utterances per second.
     pub train_utterances_per_s: f64,
+    /// Mean inference throughput while evaluating, utterances per second.
+    pub eval_utterances_per_s: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +102,7 @@ struct Progress {
     /// Seconds per epoch: `timings.jsonl`, kept apart so `metrics.jsonl` is reproducible.
     seconds: Vec<f64>,
     utterances_per_s: Vec<f64>,
+    eval_utterances_per_s: Vec<f64>,
 }
 
 const STATE_LINK: &str = "state";
@@ -171,6 +177,7 @@ where
                 history: Vec::new(),
                 seconds: Vec::new(),
                 utterances_per_s: Vec::new(),
+                eval_utterances_per_s: Vec::new(),
             }
         }
     };
@@ -226,34 +233,24 @@ where
 
         let inner = network.valid();
         let eval_device = &inner.devices()[0];
-        let dev = evaluate(
-            &inner,
-            &data.dev,
-            data,
-            settings.eval_batch_size,
-            eval_device,
-        );
-        let test = evaluate(
-            &inner,
-            &data.test,
-            data,
-            settings.eval_batch_size,
-            eval_device,
-        );
+        let eval_started = Instant::now();
+        let dev = evaluate(&inner, &data.dev, data, settings.eval_batch_size, eval_device);
+        let test = (!data.test.is_empty())
+            .then(|| evaluate(&inner, &data.test, data, settings.eval_batch_size, eval_device));
+        let eval_rate =
+            (data.dev.len() + data.test.len()) as f64 / eval_started.elapsed().as_secs_f64();
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / batches_per_epoch as f64,
             dev,
             test,
         };
+        let test_figures = record.test.as_ref().map_or(String::new(), |t| {
+            format!(", test acc {:.2} wF1 {:.2}", t.accuracy, t.weighted_f1)
+        });
         eprintln!(
-            "epoch {epoch}/{}: loss {:.4}, dev acc {:.2} wF1 {:.2}, test acc {:.2} wF1 {:.2} ({seconds:.1}s)",
-            settings.epochs,
-            record.train_loss,
-            record.dev.accuracy,
-            record.dev.weighted_f1,
-            record.test.accuracy,
-            record.test.weighted_f1
+            "epoch {epoch}/{}: loss {:.4}, dev acc {:.2} wF1 {:.2}{test_figures} ({seconds:.1}s)",
+            settings.epochs, record.train_loss, record.dev.accuracy, record.dev.weighted_f1,
         );
         let improved = progress
             .best
@@ -293,6 +290,7 @@ where
         progress
             .utterances_per_s
             .push(data.train.len() as f64 / seconds);
+        progress.eval_utterances_per_s.push(eval_rate);
         progress.epochs_done = epoch;
         let stop_early = settings.patience > 0 && progress.bad_epochs >= settings.patience;
         progress.finished = stop_early || epoch == settings.epochs;
@@ -306,17 +304,20 @@ where
     }
 
     let best = progress.best.clone().expect("at least one epoch ran");
-    let throughput = if progress.utterances_per_s.is_empty() {
-        0.0
-    } else {
-        progress.utterances_per_s.iter().sum::<f64>() / progress.utterances_per_s.len() as f64
+    let mean = |values: &[f64]| {
+        if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
     };
     Ok(Outcome {
         dir,
         best,
         epochs: progress.epochs_done,
         resumed_at,
-        train_utterances_per_s: throughput,
+        train_utterances_per_s: mean(&progress.utterances_per_s),
+        eval_utterances_per_s: mean(&progress.eval_utterances_per_s),
     })
 }
 
@@ -473,9 +474,16 @@ where
             .seconds
             .iter()
             .zip(&progress.utterances_per_s)
+            .zip(&progress.eval_utterances_per_s)
             .enumerate()
-            .map(|(i, (s, u))| {
-                serde_json::json!({"epoch": i + 1, "seconds": s, "utterances_per_s": u}).to_string()
+            .map(|(i, ((s, u), e))| {
+                serde_json::json!({
+                    "epoch": i + 1,
+                    "seconds": s,
+                    "train_utterances_per_s": u,
+                    "eval_utterances_per_s": e,
+                })
+                .to_string()
             }),
     )?;
     for entry in fs::read_dir(dir).map_err(io(dir))? {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mer_core::config::ConfigError;
-use mer_core::store::Store;
+use mer_core::store::{Store, StoreError};
 use mer_core::{atomic, reference, registry, schema};
 use models::cli::{self, PlanArgs};
 
@@ -43,6 +43,15 @@ enum Command {
         /// Write nothing; fail if the committed files differ from what would be written.
         #[arg(long)]
         check: bool,
+    },
+    /// Results per configuration: accuracy and weighted F1 as mean ± std over seeds.
+    Report {
+        /// Checkpoint folders, or folders holding checkpoints (a store's root).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `markdown` or `csv`.
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv"])]
+        format: String,
     },
     /// List the checkpoints in a store.
     Ls {
@@ -91,6 +100,22 @@ fn main() -> ExitCode {
         }
         Command::Docs { dir, check } => docs(&dir, check),
         Command::Ls { root } => ls(&Store::new(root)),
+        Command::Report { paths, format } => {
+            for path in &paths {
+                if !path.exists() {
+                    bail!(StoreError::NotACheckpoint(path.clone()));
+                }
+            }
+            let rows = models::report::rows(&models::report::collect(&paths)?);
+            if rows.is_empty() {
+                bail!("no trained checkpoints under {paths:?}");
+            }
+            match format.as_str() {
+                "csv" => print!("{}", models::report::csv(&rows)),
+                _ => print!("{}", models::report::markdown(&rows)),
+            }
+            Ok(())
+        }
         Command::Gc { root } => {
             let report = Store::new(&root).gc()?;
             for blob in &report.removed {

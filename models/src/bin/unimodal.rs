@@ -155,22 +155,37 @@ fn train_command(args: &ConfigArgs) -> anyhow::Result<()> {
         "{:<6} {:>9} {:>12} {:>9}",
         "split", "accuracy", "weighted F1", "macro F1"
     );
-    for (name, m) in [("dev", &best.dev), ("test", &best.test)] {
+    for (name, m) in [("dev", Some(&best.dev)), ("test", best.test.as_ref())] {
+        if let Some(m) = m {
+            println!(
+                "{name:<6} {:>9.2} {:>12.2} {:>9.2}",
+                m.accuracy, m.weighted_f1, m.macro_f1
+            );
+        }
+    }
+    if !data.test.is_empty() {
         println!(
-            "{name:<6} {:>9.2} {:>12.2} {:>9.2}",
-            m.accuracy, m.weighted_f1, m.macro_f1
+            "test majority-class baseline: accuracy {:.2}",
+            majority_baseline(&data)
         );
     }
     println!(
-        "test majority-class baseline: accuracy {:.2}",
-        majority_baseline(&data)
+        "throughput: training {:.1} utterances/s, inference {:.1} utterances/s",
+        outcome.train_utterances_per_s, outcome.eval_utterances_per_s
     );
-    println!(
-        "training throughput: {:.0} utterances/s",
-        outcome.train_utterances_per_s
-    );
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak memory: {mb:.0} MB");
+    }
     println!("checkpoint: {}", outcome.dir.display());
     Ok(())
+}
+
+/// The process's peak resident memory, from Linux's /proc.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Test accuracy of always predicting train's most frequent class.

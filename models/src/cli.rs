@@ -91,6 +91,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             let bad_input = error.chain().any(|cause| {
                 cause.is::<ConfigError>()
                     || cause.is::<mer_datasets::DatasetError>()
+                    || cause.is::<mer_core::text::TextError>()
                     || matches!(
                         cause.downcast_ref::<StoreError>(),
                         Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))

@@ -39,7 +39,14 @@ pub fn encode(model: &Path, texts: &[String]) -> anyhow::Result<Encoded> {
     };
     let tokenizer = config.tokenizer()?;
     let device = Default::default();
-    let encoder = config.try_init::<B>(&device)?;
+    let (encoder, report) = config.try_init_reporting::<B>(&device)?;
+    if let Some(report) = report.filter(|r| !r.unused.is_empty()) {
+        eprintln!(
+            "loaded {} tensors; not used by the encoder: {}",
+            report.applied,
+            report.unused.join(", ")
+        );
+    }
     let batch = tokenizer.encode_batch(texts)?;
     let (n, t) = (batch.ids.len(), batch.ids.first().map_or(0, Vec::len));
     let flat =

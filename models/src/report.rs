@@ -143,9 +143,8 @@ pub fn csv(rows: &[Row]) -> String {
          test_accuracy,test_accuracy_std,test_weighted_f1,test_weighted_f1_std\n",
     );
     for row in rows {
-        let pair = |s: Option<Stat>| {
-            s.map_or(",".to_owned(), |s| format!("{:.4},{:.4}", s.mean, s.std))
-        };
+        let pair =
+            |s: Option<Stat>| s.map_or(",".to_owned(), |s| format!("{:.4},{:.4}", s.mean, s.std));
         writeln!(
             out,
             "\"{}\",{},{},{},{},{}",

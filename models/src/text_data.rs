@@ -55,7 +55,10 @@ pub fn load(
     // The test split is only reported, and some copies of a dataset lack it.
     let test = match mer_datasets::test_split_file(data) {
         Some(path) if !path.exists() => {
-            eprintln!("no test split at {}: test figures are not reported", path.display());
+            eprintln!(
+                "no test split at {}: test figures are not reported",
+                path.display()
+            );
             Vec::new()
         }
         _ => split(Split::Test)?.0,

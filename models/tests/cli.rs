@@ -300,7 +300,15 @@ fn report_gives_mean_and_std_over_seeds() {
     // Dev accuracy 50, 75, 100 over three seeds of one configuration; 25 for another.
     let write = |dir: &str, seed: u64, correct: usize| {
         let gold = [0, 1, 2, 0];
-        let predicted: Vec<usize> = (0..4).map(|i| if i < correct { gold[i] } else { (gold[i] + 1) % 3 }).collect();
+        let predicted: Vec<usize> = (0..4)
+            .map(|i| {
+                if i < correct {
+                    gold[i]
+                } else {
+                    (gold[i] + 1) % 3
+                }
+            })
+            .collect();
         let metrics = Metrics::compute(&gold, &predicted, 3);
         let best = BestEpoch {
             epoch: 1,
@@ -317,7 +325,11 @@ fn report_gives_mean_and_std_over_seeds() {
         };
         let path = root.join(format!("{dir}--{seed}"));
         std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join("checkpoint.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        std::fs::write(
+            path.join("checkpoint.json"),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
     };
     write("training/demo--E/trainable--8/1xE--T/abcd1234", 1, 2);
     write("training/demo--E/trainable--8/1xE--T/abcd1234", 2, 3);
@@ -326,15 +338,28 @@ fn report_gives_mean_and_std_over_seeds() {
 
     let out = run(MER, &["report", root.to_str().unwrap()], tmp.path());
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = table.lines().find(|l| l.contains("trainable--8")).unwrap();
     assert!(line.contains("| 3 | 75.00 ± 25.00 |"), "{line}");
     let line = table.lines().find(|l| l.contains("frozen--8")).unwrap();
     assert!(line.contains("| 1 | 25.00 ± 0.00 |"), "{line}");
 
-    let out = run(MER, &["report", root.to_str().unwrap(), "--format", "csv"], tmp.path());
+    let out = run(
+        MER,
+        &["report", root.to_str().unwrap(), "--format", "csv"],
+        tmp.path(),
+    );
     let csv = String::from_utf8_lossy(&out.stdout);
-    assert!(csv.lines().next().unwrap().starts_with("configuration,seeds,dev_accuracy,dev_accuracy_std"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .starts_with("configuration,seeds,dev_accuracy,dev_accuracy_std")
+    );
     assert!(csv.contains(",3,75.0000,25.0000,"), "{csv}");
 
     let out = run(MER, &["report", "nowhere"], tmp.path());

@@ -107,9 +107,9 @@ pub fn load_weights<B: Backend>(bert: &mut Bert<B>, dir: &Path) -> Result<LoadRe
     let mut store = SafetensorsStore::from_file(&path)
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(r"^(bert|roberta)\.", "")
-        .with_key_remapping(r"LayerNorm\.gamma$", "LayerNorm.weight")
-        .with_key_remapping(r"LayerNorm\.beta$", "LayerNorm.bias")
-        .with_key_remapping(r"LayerNorm", "layer_norm")
+        .with_key_remapping(r"LayerNorm\.(gamma|beta)$", "layer_norm.$1")
+        .with_key_remapping(r"LayerNorm\.weight$", "layer_norm.gamma")
+        .with_key_remapping(r"LayerNorm\.bias$", "layer_norm.beta")
         .with_key_remapping(r"attention\.self\.", "attention.self_attn.")
         .allow_partial(true);
     let result = bert.load_from(&mut store).map_err(|e| TextError::Weights {

@@ -203,26 +203,35 @@ impl TextEncoderConfig {
 
     /// [`TextEncoderConfig::init`], reporting unreadable or unfitting files as errors.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<TextEncoder<B>, TextError> {
+        self.try_init_reporting(device).map(|(encoder, _)| encoder)
+    }
+
+    /// [`TextEncoderConfig::try_init`], also saying what loading pretrained weights did.
+    pub fn try_init_reporting<B: Backend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<(TextEncoder<B>, Option<hf::LoadReport>), TextError> {
         let shape = self.encoder_shape()?;
         let tokenizer = self.tokenizer()?;
         let rows = shape.vocab_size.max(tokenizer.vocab_size());
-        let bert = match &self.pretrained {
+        let (bert, report) = match &self.pretrained {
             Some(dir) => {
                 let mut bert = shape.init(shape.vocab_size, self.dropout, device);
-                hf::load_weights(&mut bert, Path::new(dir))?;
+                let report = hf::load_weights(&mut bert, Path::new(dir))?;
                 hf::resize_token_embeddings(&mut bert, rows);
-                bert
+                (bert, Some(report))
             }
-            None => shape.init(rows, self.dropout, device),
+            None => (shape.init(rows, self.dropout, device), None),
         };
-        Ok(TextEncoder {
+        let encoder = TextEncoder {
             bert,
             pooling: self.pooling,
             mask_token: tokenizer
                 .find_token(&["<mask>", "[MASK]"])
                 .and_then(|t| tokenizer.token_id(&t))
                 .map(i64::from),
-        })
+        };
+        Ok((encoder, report))
     }
 }
 

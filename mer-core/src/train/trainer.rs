@@ -149,7 +149,7 @@ where
         .with_weight_decay(settings.weight_decay as f32)
         .with_grad_clipping(
             (settings.grad_clip > 0.0)
-                .then(|| GradientClippingConfig::Norm(settings.grad_clip as f32)),
+                .then_some(GradientClippingConfig::Norm(settings.grad_clip as f32)),
         )
         .init::<B, A>();
 
@@ -234,9 +234,22 @@ where
         let inner = network.valid();
         let eval_device = &inner.devices()[0];
         let eval_started = Instant::now();
-        let dev = evaluate(&inner, &data.dev, data, settings.eval_batch_size, eval_device);
-        let test = (!data.test.is_empty())
-            .then(|| evaluate(&inner, &data.test, data, settings.eval_batch_size, eval_device));
+        let dev = evaluate(
+            &inner,
+            &data.dev,
+            data,
+            settings.eval_batch_size,
+            eval_device,
+        );
+        let test = (!data.test.is_empty()).then(|| {
+            evaluate(
+                &inner,
+                &data.test,
+                data,
+                settings.eval_batch_size,
+                eval_device,
+            )
+        });
         let eval_rate =
             (data.dev.len() + data.test.len()) as f64 / eval_started.elapsed().as_secs_f64();
         let record = EpochRecord {

@@ -219,10 +219,16 @@ where
             steps_this_process += 1;
             let rate =
                 (i + 1) as f64 * settings.batch_size as f64 / started.elapsed().as_secs_f64();
-            bar.set_message(format!(
-                "loss {:.4} · {rate:.0} utt/s",
-                loss_sum / (i + 1) as f64
-            ));
+            let status = format!("loss {:.4} · {rate:.1} utt/s", loss_sum / (i + 1) as f64);
+            // Off a terminal (logs, nohup) the bar is hidden: a line every tenth of an epoch.
+            if bar.is_hidden() && (i + 1) % batches_per_epoch.div_ceil(10) == 0 {
+                eprintln!(
+                    "epoch {epoch}/{}: {}/{batches_per_epoch} batches, {status}",
+                    settings.epochs,
+                    i + 1
+                );
+            }
+            bar.set_message(status);
             bar.inc(1);
             if abort_after == Some(steps_this_process) {
                 std::process::abort();

@@ -24,15 +24,11 @@ pub struct Encoded {
 /// model's maximum) and runs the encoder.
 pub fn encode(model: &Path, texts: &[String]) -> anyhow::Result<Encoded> {
     let shape = hf::read_shape(model)?;
-    let positions = match shape.family {
-        mer_core::text::Family::Bert => shape.max_positions,
-        mer_core::text::Family::Roberta => shape.max_positions - shape.pad_token_id - 1,
-    };
     let config = TextEncoderConfig {
         pretrained: Some(model.display().to_string()),
         tokenizer: None,
         shape: None,
-        max_len: positions,
+        max_len: shape.max_tokens(),
         pooling: Pooling::Cls,
         prompt: PromptKind::Utterance,
         dropout: 0.0,

@@ -83,6 +83,15 @@ impl BertShape {
         Ok(())
     }
 
+    /// The longest input the position table allows, special tokens included (RoBERTa's
+    /// positions start after the padding id).
+    pub fn max_tokens(&self) -> usize {
+        match self.family {
+            Family::Bert => self.max_positions,
+            Family::Roberta => self.max_positions.saturating_sub(self.pad_token_id + 1),
+        }
+    }
+
     /// Builds the encoder with `vocab_size` rows of token embeddings (speaker tokens included).
     pub fn init<B: Backend>(&self, vocab_size: usize, dropout: f64, device: &B::Device) -> Bert<B> {
         let norm = || {

@@ -12,7 +12,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 pub use bert::{Bert, BertShape, Family};
-pub use tokenize::{Keep, TextTokenizer, TokenBatch};
+pub use tokenize::{Keep, TextTokenizer, TokenBatch, TokenizerOptions};
 
 use crate::schema::Problem;
 
@@ -127,10 +127,7 @@ impl TextEncoderConfig {
                 ));
             }
         }
-        let positions = match shape.family {
-            Family::Bert => shape.max_positions,
-            Family::Roberta => shape.max_positions.saturating_sub(shape.pad_token_id + 1),
-        };
+        let positions = shape.max_tokens();
         if self.max_len < 2 || self.max_len > positions {
             return Err(Problem::new(
                 "max_len",
@@ -170,25 +167,21 @@ impl TextEncoderConfig {
             PromptKind::Dialogue => ((0..SPEAKER_TOKENS).map(speaker_token).collect(), Keep::Last),
             PromptKind::Utterance => (Vec::new(), Keep::First),
         };
-        let pad = shape.pad_token_id as u32;
+        let options = TokenizerOptions {
+            extra: &extra,
+            pad_token_id: shape.pad_token_id as u32,
+            max_len: self.max_len,
+            keep,
+        };
         match (&self.tokenizer, &self.pretrained) {
-            (Some(file), _) => {
-                TextTokenizer::from_file(Path::new(file), &extra, pad, self.max_len, keep)
+            (Some(file), _) => TextTokenizer::from_file(Path::new(file), &options),
+            (None, Some(dir)) => {
+                TextTokenizer::from_file(&Path::new(dir).join("tokenizer.json"), &options)
             }
-            (None, Some(dir)) => TextTokenizer::from_file(
-                &Path::new(dir).join("tokenizer.json"),
-                &extra,
-                pad,
-                self.max_len,
-                keep,
-            ),
             (None, None) => TextTokenizer::from_json(
                 DEMO_TOKENIZER,
                 Path::new("datasets/demo/tokenizer.json (built in)"),
-                &extra,
-                pad,
-                self.max_len,
-                keep,
+                &options,
             ),
         }
     }

@@ -16,6 +16,18 @@ pub enum Keep {
     Last,
 }
 
+/// What mer adds to a tokenizer file and how it pads and truncates.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenizerOptions<'a> {
+    /// Special tokens added after the vocabulary (speaker tokens).
+    pub extra: &'a [String],
+    /// Padding id when the file declares no padding token.
+    pub pad_token_id: u32,
+    /// Longest input, special tokens included.
+    pub max_len: usize,
+    pub keep: Keep,
+}
+
 /// A tokenizer with mer's additions (speaker tokens) and its padding and truncation rules.
 #[derive(Debug, Clone)]
 pub struct TextTokenizer {
@@ -35,30 +47,20 @@ pub struct TokenBatch {
 }
 
 impl TextTokenizer {
-    /// Loads `tokenizer.json`, adds `extra` special tokens (new ids after the vocabulary), and
-    /// pads with `pad_token_id` when the file declares no padding token.
-    pub fn from_file(
-        path: &Path,
-        extra: &[String],
-        pad_token_id: u32,
-        max_len: usize,
-        keep: Keep,
-    ) -> Result<Self, TextError> {
+    /// Loads `tokenizer.json` with mer's additions and rules.
+    pub fn from_file(path: &Path, options: &TokenizerOptions<'_>) -> Result<Self, TextError> {
         let inner = Tokenizer::from_file(path).map_err(|e| TextError::Tokenizer {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        Self::new(inner, path, extra, pad_token_id, max_len, keep)
+        Self::new(inner, path, options)
     }
 
     /// Like [`TextTokenizer::from_file`], from the JSON text itself; `name` is what errors show.
     pub fn from_json(
         json: &str,
         name: &Path,
-        extra: &[String],
-        pad_token_id: u32,
-        max_len: usize,
-        keep: Keep,
+        options: &TokenizerOptions<'_>,
     ) -> Result<Self, TextError> {
         let inner: Tokenizer =
             json.parse()
@@ -66,16 +68,13 @@ impl TextTokenizer {
                     path: name.to_owned(),
                     message: e.to_string(),
                 })?;
-        Self::new(inner, name, extra, pad_token_id, max_len, keep)
+        Self::new(inner, name, options)
     }
 
     fn new(
         mut inner: Tokenizer,
         path: &Path,
-        extra: &[String],
-        pad_token_id: u32,
-        max_len: usize,
-        keep: Keep,
+        options: &TokenizerOptions<'_>,
     ) -> Result<Self, TextError> {
         // The file's own padding and truncation are ignored: mer pads and truncates itself.
         inner.with_padding(None);
@@ -85,7 +84,8 @@ impl TextTokenizer {
                 path: path.to_owned(),
                 message: e.to_string(),
             })?;
-        let tokens: Vec<AddedToken> = extra
+        let tokens: Vec<AddedToken> = options
+            .extra
             .iter()
             .map(|t| AddedToken::from(t.clone(), true))
             .collect();
@@ -93,12 +93,12 @@ impl TextTokenizer {
         let pad_id = ["<pad>", "[PAD]"]
             .iter()
             .find_map(|t| inner.token_to_id(t))
-            .unwrap_or(pad_token_id);
+            .unwrap_or(options.pad_token_id);
         Ok(TextTokenizer {
             inner,
             pad_id,
-            max_len,
-            keep,
+            max_len: options.max_len,
+            keep: options.keep,
         })
     }
 

@@ -111,10 +111,19 @@ pub fn default_tokens(ty: &Type, default: Option<&Expr>) -> TokenStream {
                     ..
                 })
             );
-            let value = if is_str_lit {
-                quote_spanned!(expr.span()=> ::std::convert::From::from(#expr))
-            } else {
-                quote!(#expr)
+            let value = match (is_str_lit, is_string_like(ty)) {
+                (true, true) => quote_spanned!(expr.span()=> ::std::convert::From::from(#expr)),
+                (true, false) => {
+                    return syn::Error::new(
+                        expr.span(),
+                        format!(
+                            "this default is a string, but the field is `{}`",
+                            quote!(#ty).to_string().replace(' ', "")
+                        ),
+                    )
+                    .into_compile_error();
+                }
+                (false, _) => quote!(#expr),
             };
             quote_spanned! {expr.span()=>
                 ::std::option::Option::Some(::mer_core::schema::default_value::<#ty>(#value))
@@ -202,4 +211,13 @@ pub fn table_config_value(
             }
         }
     }
+}
+
+/// `String` or `PathBuf`: the types a string-literal default converts into.
+fn is_string_like(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| matches!(last.ident.to_string().as_str(), "String" | "PathBuf"))
 }

@@ -186,18 +186,29 @@ fn ls(store: &Store) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<12} {:<10} {:<9} {:>6}  {:<24} path",
-        "architecture", "summary", "hash", "seed", "metrics"
+        "{:<12} {:<10} {:<9} {:>6}  {:<40} path",
+        "architecture", "summary", "hash", "seed", "best (accuracy/weighted F1)"
     );
     for entry in checkpoints {
         let m = &entry.manifest;
         let metrics = m
             .metrics
-            .as_ref()
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "-".into());
+            .clone()
+            .and_then(|v| serde_json::from_value::<mer_core::train::BestEpoch>(v).ok())
+            .map_or_else(
+                || "-".to_owned(),
+                |best| {
+                    let test = best.test.map_or(String::new(), |t| {
+                        format!(", test {:.2}/{:.2}", t.accuracy, t.weighted_f1)
+                    });
+                    format!(
+                        "epoch {}: dev {:.2}/{:.2}{test}",
+                        best.epoch, best.dev.accuracy, best.dev.weighted_f1
+                    )
+                },
+            );
         println!(
-            "{:<12} {:<10} {:<9} {:>6}  {:<24} {}",
+            "{:<12} {:<10} {:<9} {:>6}  {:<40} {}",
             m.architecture,
             m.summary,
             m.hash,

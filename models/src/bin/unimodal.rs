@@ -21,6 +21,8 @@ use models::{Unimodal, UnimodalConfig};
 
 type Inference = NdArray<f32>;
 type Training = Autodiff<Inference>;
+#[cfg(feature = "cuda")]
+type Gpu = Autodiff<burn::backend::Cuda>;
 
 /// The unimodal architecture: one encoder, a projector, a classifier head.
 #[derive(Parser)]
@@ -33,7 +35,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train, select the best epoch on dev, and report test. With no config: the demo default.
-    Train(ConfigArgs),
+    Train {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Where to train: `cpu`, or `cuda` (an NVIDIA GPU; needs a `--features cuda` build).
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        device: String,
+    },
     /// Score a checkpoint on a split.
     Eval {
         /// The checkpoint folder.
@@ -66,16 +74,19 @@ fn builtin() -> Source {
 
 fn main() -> ExitCode {
     cli::main(|| {
-        let command = Cli::parse().command.unwrap_or(Command::Train(ConfigArgs {
-            configs: Vec::new(),
-            overrides: Vec::new(),
-        }));
+        let command = Cli::parse().command.unwrap_or(Command::Train {
+            config: ConfigArgs {
+                configs: Vec::new(),
+                overrides: Vec::new(),
+            },
+            device: "cpu".into(),
+        });
         match command {
             Command::Plan(args) => {
                 let plan = cli::plan(&args.config, Some(builtin()), Some("unimodal"))?;
                 cli::print_plan(&plan, args.json)
             }
-            Command::Train(args) => train_command(&args),
+            Command::Train { config, device } => train_command(&config, &device),
             Command::Eval { checkpoint, split } => eval_command(&checkpoint, split),
             Command::Infer {
                 checkpoint,
@@ -121,7 +132,14 @@ fn check_classes(
     })
 }
 
-fn train_command(args: &ConfigArgs) -> anyhow::Result<()> {
+fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
+    if device == "cuda" && !cfg!(feature = "cuda") {
+        return Err(ConfigError::Missing(
+            "--device cuda: this binary was built without CUDA (build with `--features cuda`)"
+                .into(),
+        )
+        .into());
+    }
     let raw = args.load(Some(builtin()))?;
     let (run, config_toml) = resolve(&raw)?;
     let (data, labels) = text_data::load(&run.data, &run.model.text.config)?;
@@ -136,13 +154,23 @@ fn train_command(args: &ConfigArgs) -> anyhow::Result<()> {
         data.test.len()
     );
     let store = Store::new(&run.output.checkpoints);
-    let outcome = train::train::<Training, Unimodal<Training>>(
-        &run,
-        &config_toml,
-        &data,
-        &store,
-        &Default::default(),
-    )?;
+    let outcome = match device {
+        #[cfg(feature = "cuda")]
+        "cuda" => train::train::<Gpu, Unimodal<Gpu>>(
+            &run,
+            &config_toml,
+            &data,
+            &store,
+            &Default::default(),
+        )?,
+        _ => train::train::<Training, Unimodal<Training>>(
+            &run,
+            &config_toml,
+            &data,
+            &store,
+            &Default::default(),
+        )?,
+    };
     if outcome.resumed_at > 0 {
         println!("resumed after epoch {}", outcome.resumed_at);
     }

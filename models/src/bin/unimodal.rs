@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::config::{ConfigError, RawConfig, Source};
@@ -156,20 +157,8 @@ fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
     let store = Store::new(&run.output.checkpoints);
     let outcome = match device {
         #[cfg(feature = "cuda")]
-        "cuda" => train::train::<Gpu, Unimodal<Gpu>>(
-            &run,
-            &config_toml,
-            &data,
-            &store,
-            &Default::default(),
-        )?,
-        _ => train::train::<Training, Unimodal<Training>>(
-            &run,
-            &config_toml,
-            &data,
-            &store,
-            &Default::default(),
-        )?,
+        "cuda" => train_on::<Gpu>(&run, &config_toml, &data, &store)?,
+        _ => train_on::<Training>(&run, &config_toml, &data, &store)?,
     };
     if outcome.resumed_at > 0 {
         println!("resumed after epoch {}", outcome.resumed_at);
@@ -206,6 +195,16 @@ fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
     }
     println!("checkpoint: {}", outcome.dir.display());
     Ok(())
+}
+
+/// Trains on backend `B`'s default device.
+fn train_on<B: AutodiffBackend>(
+    run: &RunConfig<UnimodalConfig>,
+    config_toml: &str,
+    data: &TrainData,
+    store: &Store,
+) -> Result<train::Outcome, train::TrainError> {
+    train::train::<B, Unimodal<B>>(run, config_toml, data, store, &Default::default())
 }
 
 /// The process's peak resident memory, from Linux's /proc.

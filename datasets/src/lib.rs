@@ -76,13 +76,18 @@ pub fn demo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("demo")
 }
 
+/// The dataset's folder: `data.root`, or the built-in demo's; `None` when neither applies.
+fn root(config: &DataConfig) -> Option<PathBuf> {
+    match (&config.root, config.dataset) {
+        (Some(root), _) => Some(PathBuf::from(root)),
+        (None, Dataset::Demo) => Some(demo_root()),
+        (None, _) => None,
+    }
+}
+
 /// The file a dataset's test split is read from, when its root is known.
 pub fn test_split_file(config: &DataConfig) -> Option<PathBuf> {
-    let root = match (&config.root, config.dataset) {
-        (Some(root), _) => PathBuf::from(root),
-        (None, Dataset::Demo) => demo_root(),
-        (None, _) => return None,
-    };
+    let root = root(config)?;
     Some(match config.dataset {
         Dataset::Meld | Dataset::Demo => root.join("test_sent_emo.csv"),
         Dataset::Iemocap => root.join("test.csv"),
@@ -92,11 +97,7 @@ pub fn test_split_file(config: &DataConfig) -> Option<PathBuf> {
 /// Reads one split of the dataset `config` names.
 pub fn load(config: &DataConfig, split: Split) -> Result<SplitData, DatasetError> {
     let labels = LabelSet::of(config.dataset, config.label)?;
-    let root = match (&config.root, config.dataset) {
-        (Some(root), _) => PathBuf::from(root),
-        (None, Dataset::Demo) => demo_root(),
-        (None, dataset) => return Err(DatasetError::NoRoot(dataset.display_name())),
-    };
+    let root = root(config).ok_or(DatasetError::NoRoot(config.dataset.display_name()))?;
     let dialogues = match config.dataset {
         Dataset::Meld | Dataset::Demo => meld::read(&root, split, config.label, &labels)?,
         Dataset::Iemocap => iemocap::read(&root, split, &labels)?,

@@ -111,7 +111,7 @@ impl TextEncoderConfig {
             (None, Some(shape)) => shape.clone(),
         };
         let tokenizer = self
-            .tokenizer()
+            .tokenizer_for(&shape)
             .map_err(|e| Problem::new(self.tokenizer_key(), e.to_string()))?;
         if self.pooling == Pooling::Mask {
             if self.prompt != PromptKind::Dialogue {
@@ -162,7 +162,11 @@ impl TextEncoderConfig {
 
     /// The tokenizer, with speaker tokens when prompts are dialogues.
     pub fn tokenizer(&self) -> Result<TextTokenizer, TextError> {
-        let shape = self.encoder_shape()?;
+        self.tokenizer_for(&self.encoder_shape()?)
+    }
+
+    /// [`TextEncoderConfig::tokenizer`] for an encoder shape already read.
+    fn tokenizer_for(&self, shape: &BertShape) -> Result<TextTokenizer, TextError> {
         let (extra, keep) = match self.prompt {
             PromptKind::Dialogue => ((0..SPEAKER_TOKENS).map(speaker_token).collect(), Keep::Last),
             PromptKind::Utterance => (Vec::new(), Keep::First),
@@ -205,7 +209,7 @@ impl TextEncoderConfig {
         device: &B::Device,
     ) -> Result<(TextEncoder<B>, Option<hf::LoadReport>), TextError> {
         let shape = self.encoder_shape()?;
-        let tokenizer = self.tokenizer()?;
+        let tokenizer = self.tokenizer_for(&shape)?;
         let rows = shape.vocab_size.max(tokenizer.vocab_size());
         let (bert, report) = match &self.pretrained {
             Some(dir) => {

@@ -42,6 +42,17 @@ pub struct TrainData {
     pub num_classes: usize,
 }
 
+impl TrainData {
+    /// Training utterances per class.
+    pub fn train_class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.num_classes];
+        for s in &self.train {
+            counts[s.label] += 1;
+        }
+        counts
+    }
+}
+
 /// One epoch's figures: what `metrics.jsonl` holds, one line each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -190,7 +201,7 @@ where
         settings.epochs * batches_per_epoch,
     );
     let weights = Tensor::<B, 1>::from_floats(
-        balanced_weights(&class_counts(&data.train, data.num_classes)).as_slice(),
+        balanced_weights(&data.train_class_counts()).as_slice(),
         device,
     );
     let abort_after: Option<usize> = std::env::var(ABORT_AFTER_STEPS)
@@ -343,14 +354,6 @@ where
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(epoch as u64)
-}
-
-fn class_counts(samples: &[Sample], classes: usize) -> Vec<usize> {
-    let mut counts = vec![0; classes];
-    for s in samples {
-        counts[s.label] += 1;
-    }
-    counts
 }
 
 fn progress_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {

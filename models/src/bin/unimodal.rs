@@ -217,15 +217,12 @@ fn peak_rss_mb() -> Option<f64> {
 
 /// Test accuracy of always predicting train's most frequent class.
 fn majority_baseline(data: &TrainData) -> f64 {
-    let mut counts = vec![0usize; data.num_classes];
-    for s in &data.train {
-        counts[s.label] += 1;
-    }
-    let majority = counts
+    let counts: Vec<f32> = data
+        .train_class_counts()
         .iter()
-        .enumerate()
-        .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
-        .map_or(0, |(i, _)| i);
+        .map(|&c| c as f32)
+        .collect();
+    let majority = train::argmax(&counts);
     let hits = data.test.iter().filter(|s| s.label == majority).count();
     100.0 * hits as f64 / data.test.len().max(1) as f64
 }

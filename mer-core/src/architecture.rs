@@ -6,7 +6,9 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
+use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::EncoderMode;
+use crate::train::{Batch, Sample};
 use crate::schema::ConfigValue;
 use crate::summary::{Modality, Summary};
 
@@ -45,6 +47,20 @@ pub trait Architecture<B: Backend>: Module<B> {
 
     /// Rebuilds the network with every role field passed through `mapper` (loading weights).
     fn map_parts<M: PartMapper<B>>(self, mapper: &mut M) -> Result<Self, M::Error>;
+
+    /// Runs encoder `field` on `batch` → [N, H]; `None` when there is no such encoder.
+    fn encode_part(&self, field: &str, batch: &Batch<B>) -> Option<Tensor<B, 2>>;
+
+    /// The feature-cache identity of encoder `field` as built here from `config`.
+    fn feature_identity(
+        &self,
+        config: &Self::Config,
+        field: &str,
+        cache: &FeatureCache,
+    ) -> Option<Result<FeatureIdentity, CacheError>>;
+
+    /// The cache key of `sample`'s input to encoder `field`.
+    fn input_key(config: &Self::Config, field: &str, sample: &Sample) -> Option<Key>;
 }
 
 /// What a role field is to the architecture.

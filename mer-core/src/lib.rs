@@ -14,9 +14,11 @@ extern crate self as mer_core;
 
 pub mod architecture;
 pub mod atomic;
+pub mod cache;
 pub mod config;
 pub mod encoder;
 pub mod identity;
+pub mod lora;
 pub mod metrics;
 pub mod nn;
 pub mod plan;

@@ -139,6 +139,12 @@ pub struct OutputConfig {
     /// The checkpoint store's root folder.
     #[config(default = "checkpoints")]
     pub checkpoints: String,
+    /// The feature cache of frozen encoders; shared by every run that points at it.
+    #[config(default = "cache")]
+    pub cache: String,
+    /// Bytes of cached features kept in memory, in MiB; beyond that shards are read from disk.
+    #[config(default = 1024)]
+    pub cache_memory_mb: usize,
 }
 
 /// A run's config: `architecture = "..."`, then `[model]`, `[training]`, `[data]`, `[output]`.

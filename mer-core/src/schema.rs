@@ -177,6 +177,28 @@ pub fn default_value<T: Serialize>(value: T) -> toml::Value {
     toml::Value::try_from(value).expect("a config default serialises to TOML")
 }
 
+/// A config built from its schema's defaults alone, when every key has one.
+pub fn defaults<T: ConfigValue + serde::de::DeserializeOwned>() -> Option<T> {
+    fn fill(table: &TableSchema) -> Option<toml::Table> {
+        let mut out = toml::Table::new();
+        for field in &table.fields {
+            match (&field.default, &field.kind) {
+                (Some(value), _) => {
+                    out.insert(field.name.to_owned(), value.clone());
+                }
+                (None, Kind::Optional(_)) => {}
+                (None, Kind::Table(inner)) => {
+                    out.insert(field.name.to_owned(), toml::Value::Table(fill(inner)?));
+                }
+                (None, _) => return None,
+            }
+        }
+        Some(out)
+    }
+    let table = fill(T::kind().as_table()?)?;
+    toml::Value::Table(table).try_into().ok()
+}
+
 macro_rules! integer_kinds {
     ($($ty:ty),*) => {$(
         impl ConfigValue for $ty {

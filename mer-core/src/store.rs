@@ -27,11 +27,14 @@ use sha2::{Digest, Sha256};
 use crate::architecture::{Architecture, PartMapper, PartVisitor, Role};
 use crate::atomic;
 use crate::identity::hex;
+use crate::lora;
 
 const BLOBS: &str = "blobs";
 const MANIFEST: &str = "checkpoint.json";
 const CONFIG: &str = "config.toml";
 const WEIGHTS_EXT: &str = "safetensors";
+/// A part's LoRA adapters are saved beside it as `{part}.lora.safetensors`.
+const ADAPTERS: &str = "lora";
 /// Hex digits of SHA-256 that name a blob: 128 bits, collision-free in practice.
 const BLOB_NAME_LEN: usize = 32;
 
@@ -132,26 +135,37 @@ impl Store {
             parts: BTreeMap<String, String>,
             error: Option<StoreError>,
         }
+        impl Saver<'_> {
+            /// Puts `bytes` in the blob store and links `{file}` to it.
+            fn link(&mut self, file: String, bytes: Vec<u8>) -> Result<(), StoreError> {
+                let link = self.dir.join(format!("{file}.{WEIGHTS_EXT}"));
+                let blob = self.store.put_blob(&bytes)?;
+                let target = Path::new(&"../".repeat(self.depth))
+                    .join(BLOBS)
+                    .join(format!("{blob}.{WEIGHTS_EXT}"));
+                atomic::symlink(&target, &link).map_err(io_at(&link))?;
+                self.parts.insert(file, blob);
+                Ok(())
+            }
+        }
         impl<B: Backend> PartVisitor<B> for Saver<'_> {
             fn part<M: Module<B>>(&mut self, name: &'static str, _: Role, module: &M) {
                 if self.error.is_some() {
                     return;
                 }
-                let link = self.dir.join(format!("{name}.{WEIGHTS_EXT}"));
-                let result = module_bytes(module, &link)
-                    .and_then(|bytes| self.store.put_blob(&bytes))
-                    .and_then(|blob| {
-                        let target = Path::new(&"../".repeat(self.depth))
-                            .join(BLOBS)
-                            .join(format!("{blob}.{WEIGHTS_EXT}"));
-                        atomic::symlink(&target, &link).map_err(io_at(&link))?;
-                        Ok(blob)
+                // LoRA adapters go to a blob of their own, so a frozen base is stored once.
+                let path = self.dir.join(format!("{name}.{WEIGHTS_EXT}"));
+                let result = part_bytes(module, &path, Tensors::Base)
+                    .and_then(|bytes| self.link(name.to_owned(), bytes))
+                    .and_then(|()| {
+                        if lora::adapters(module).is_empty() {
+                            return Ok(());
+                        }
+                        let bytes = part_bytes(module, &path, Tensors::Adapters)?;
+                        self.link(format!("{name}.{ADAPTERS}"), bytes)
                     });
-                match result {
-                    Ok(blob) => {
-                        self.parts.insert(name.to_owned(), blob);
-                    }
-                    Err(e) => self.error = Some(e),
+                if let Err(e) = result {
+                    self.error = Some(e);
                 }
             }
         }
@@ -219,14 +233,41 @@ impl Store {
                 if !path.exists() {
                     return Err(weights_error("missing weight file".into()));
                 }
-                let mut store = SafetensorsStore::from_file(&path);
+                let mut store = SafetensorsStore::from_file(&path)
+                    .with_predicate(|path, _| !lora::is_adapter_path(path))
+                    .allow_partial(true);
                 let result = module
                     .load_from(&mut store)
                     .map_err(|e| weights_error(e.to_string()))?;
-                if !result.missing.is_empty() || !result.errors.is_empty() {
+                let mut missing: Vec<String> = result
+                    .missing
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .filter(|name| !lora::is_adapter_path(name))
+                    .collect();
+                let mut errors = result.errors;
+                let adapters = self.0.join(format!("{name}.{ADAPTERS}.{WEIGHTS_EXT}"));
+                if adapters.exists() {
+                    let mut store = SafetensorsStore::from_file(&adapters)
+                        .with_predicate(|path, _| lora::is_adapter_path(path))
+                        .allow_partial(true);
+                    let result = module
+                        .load_from(&mut store)
+                        .map_err(|e| weights_error(e.to_string()))?;
+                    missing.extend(
+                        result
+                            .missing
+                            .into_iter()
+                            .map(|(name, _)| name)
+                            .filter(|name| lora::is_adapter_path(name)),
+                    );
+                    errors.extend(result.errors);
+                } else if let Some((layer, _)) = lora::adapters(&module).first() {
+                    missing.push(format!("{layer}.lora (no {name}.{ADAPTERS}.{WEIGHTS_EXT})"));
+                }
+                if !missing.is_empty() || !errors.is_empty() {
                     return Err(weights_error(format!(
-                        "does not fit the network: missing {:?}, errors {:?}",
-                        result.missing, result.errors
+                        "does not fit the network: missing {missing:?}, errors {errors:?}"
                     )));
                 }
                 Ok(module)
@@ -392,17 +433,39 @@ fn blob_name_of(target: &Path) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Which of a part's tensors a blob holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tensors {
+    /// Everything but LoRA adapters.
+    Base,
+    /// LoRA adapters only.
+    Adapters,
+}
+
 /// A module's tensors as safetensors bytes. Without metadata the bytes depend on the tensors
 /// alone, so equal weights make equal blobs.
 pub fn module_bytes<B: Backend, M: Module<B>>(
     module: &M,
     path_for_errors: &Path,
 ) -> Result<Vec<u8>, StoreError> {
+    part_bytes(module, path_for_errors, Tensors::Base)
+}
+
+/// [`module_bytes`] for the base tensors or the adapters of a part.
+pub fn part_bytes<B: Backend, M: Module<B>>(
+    module: &M,
+    path_for_errors: &Path,
+    which: Tensors,
+) -> Result<Vec<u8>, StoreError> {
     let weights_error = |message: String| StoreError::Weights {
         path: path_for_errors.to_owned(),
         message,
     };
-    let mut store = SafetensorsStore::from_bytes(None).clear_metadata();
+    let store = SafetensorsStore::from_bytes(None).clear_metadata();
+    let mut store = match which {
+        Tensors::Base => store.with_predicate(|path, _| !lora::is_adapter_path(path)),
+        Tensors::Adapters => store.with_predicate(|path, _| lora::is_adapter_path(path)),
+    };
     module
         .save_into(&mut store)
         .map_err(|e| weights_error(e.to_string()))?;

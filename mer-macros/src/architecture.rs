@@ -106,6 +106,60 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         }
     });
 
+    let encoder_fields: Vec<&ArchField> = arch
+        .fields
+        .iter()
+        .filter(|f| matches!(f.role, Role::Encoder { .. }))
+        .collect();
+    let encode_arms = encoder_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote_spanned! {f.ty.span()=>
+            #fname => ::std::option::Option::Some(
+                ::mer_core::encoder::Encode::<#backend>::encode(&self.#fident, batch)
+            ),
+        }
+    });
+    let identity_arms = encoder_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote_spanned! {f.ty.span()=>
+            #fname => ::std::option::Option::Some(
+                ::mer_core::encoder::CacheableEncoder::feature_identity(
+                    &config.#fident.config, &self.#fident, cache,
+                )
+            ),
+        }
+    });
+    let key_arms = encoder_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote_spanned! {f.ty.span()=>
+            #fname => ::std::option::Option::Some(
+                ::mer_core::encoder::CacheableEncoder::input_key(&config.#fident.config, sample)
+            ),
+        }
+    });
+    let encode_methods = encoder_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        let method = format_ident!("encode_{}", f.ident);
+        let doc = format!(
+            "The `{fname}` encoder's output for `batch` [N, H]: the batch's cached features when \
+             the encoder is frozen, else the encoder run on the batch."
+        );
+        quote_spanned! {f.ty.span()=>
+            #[doc = #doc]
+            #vis fn #method(
+                &self,
+                batch: &::mer_core::train::Batch<#backend>,
+            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
+                match batch.features.get(#fname) {
+                    ::std::option::Option::Some(features) => ::std::clone::Clone::clone(features),
+                    ::std::option::Option::None => {
+                        ::mer_core::encoder::Encode::<#backend>::encode(&self.#fident, batch)
+                    }
+                }
+            }
+        }
+    });
+
     quote! {
         #[doc = #config_doc]
         #derives
@@ -163,6 +217,47 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             ) -> ::std::result::Result<Self, M::Error> {
                 ::std::result::Result::Ok(Self { #(#map_fields,)* })
             }
+
+            fn encode_part(
+                &self,
+                field: &str,
+                batch: &::mer_core::train::Batch<#backend>,
+            ) -> ::std::option::Option<::mer_core::__private::burn::tensor::Tensor<#backend, 2>> {
+                match field {
+                    #(#encode_arms)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+
+            fn feature_identity(
+                &self,
+                config: &Self::Config,
+                field: &str,
+                cache: &::mer_core::cache::FeatureCache,
+            ) -> ::std::option::Option<::std::result::Result<
+                ::mer_core::cache::FeatureIdentity,
+                ::mer_core::cache::CacheError,
+            >> {
+                match field {
+                    #(#identity_arms)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+
+            fn input_key(
+                config: &Self::Config,
+                field: &str,
+                sample: &::mer_core::train::Sample,
+            ) -> ::std::option::Option<::mer_core::cache::Key> {
+                match field {
+                    #(#key_arms)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+        }
+
+        impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend> #ident<#backend> {
+            #(#encode_methods)*
         }
 
         ::mer_core::__private::inventory::submit! {

@@ -69,20 +69,24 @@ impl UnimodalConfig {
 }
 
 impl<B: Backend> Unimodal<B> {
+    /// Pooled utterance states [N, H] → logits [N, classes].
+    pub fn classify(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
+        let pooled = Dropout { prob: self.dropout }.forward(pooled);
+        self.head.forward(self.projector.forward(pooled))
+    }
+
     /// `tokens` [N, T] ids and `attention_mask` [N, T] (1 token, 0 padding) → logits [N, classes].
     pub fn forward(
         &self,
         tokens: Tensor<B, 2, Int>,
         attention_mask: Tensor<B, 2, Int>,
     ) -> Tensor<B, 2> {
-        let pooled = self.text.forward(tokens, attention_mask);
-        let pooled = Dropout { prob: self.dropout }.forward(pooled);
-        self.head.forward(self.projector.forward(pooled))
+        self.classify(self.text.forward(tokens, attention_mask))
     }
 }
 
 impl<B: Backend> mer_core::train::Classifier<B> for Unimodal<B> {
     fn logits(&self, batch: &mer_core::train::Batch<B>) -> Tensor<B, 2> {
-        self.forward(batch.text.ids.clone(), batch.text.attention_mask.clone())
+        self.classify(self.encode_text(batch))
     }
 }

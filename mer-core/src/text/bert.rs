@@ -2,13 +2,12 @@
 //! `RobertaModel` (post-norm layers, exact GELU), so their checkpoints load with little renaming.
 
 use burn::module::Module;
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
-};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
+
+use crate::nn::{Linear, LinearConfig};
 
 /// How positions are numbered.
 #[crate::config]

@@ -116,12 +116,14 @@ pub fn load_weights<B: Backend>(bert: &mut Bert<B>, dir: &Path) -> Result<LoadRe
         path: path.clone(),
         message: e.to_string(),
     })?;
-    if !result.missing.is_empty() || !result.errors.is_empty() {
-        let missing: Vec<&str> = result
-            .missing
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+    // A Hugging Face checkpoint has no LoRA adapters: those stay empty until injected.
+    let missing: Vec<&str> = result
+        .missing
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !crate::lora::is_adapter_path(name))
+        .collect();
+    if !missing.is_empty() || !result.errors.is_empty() {
         let errors: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
         return Err(TextError::Weights {
             path,

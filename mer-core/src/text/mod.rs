@@ -14,7 +14,12 @@ use burn::tensor::{Int, Tensor};
 pub use bert::{Bert, BertShape, Family};
 pub use tokenize::{Keep, TextTokenizer, TokenBatch, TokenizerOptions};
 
+use sha2::{Digest, Sha256};
+
+use crate::cache::{self, CacheError, FeatureCache, FeatureIdentity, Key};
+use crate::encoder::{CacheableEncoder, Encode};
 use crate::schema::Problem;
+use crate::train::{Batch, Sample};
 
 /// Speaker tokens added to every tokenizer used with dialogue prompts. MELD's busiest dialogue
 /// has 9 speakers; beyond that, tokens are reused in turn.
@@ -229,6 +234,64 @@ impl TextEncoderConfig {
                 .map(i64::from),
         };
         Ok((encoder, report))
+    }
+}
+
+impl CacheableEncoder for TextEncoderConfig {
+    fn feature_identity<B: Backend, M: Module<B>>(
+        &self,
+        module: &M,
+        cache: &FeatureCache,
+    ) -> Result<FeatureIdentity, CacheError> {
+        let (weights, shape_source) = match &self.pretrained {
+            Some(dir) => {
+                let dir = Path::new(dir);
+                (
+                    format!("sha256:{}", cache.file_digest(&dir.join("model.safetensors"))?),
+                    format!("sha256:{}", cache.file_digest(&dir.join("config.json"))?),
+                )
+            }
+            None => {
+                // A random encoder is its drawn weights: hash them.
+                let bytes = crate::store::module_bytes(module, Path::new("(random encoder)"))
+                    .map_err(|e| CacheError::Compute(e.to_string()))?;
+                (
+                    format!("random:{}", &crate::identity::hex(&Sha256::digest(&bytes))[..32]),
+                    serde_json::to_string(&self.shape).expect("shape serialises"),
+                )
+            }
+        };
+        let tokenizer = match (&self.tokenizer, &self.pretrained) {
+            (Some(file), _) => format!("sha256:{}", cache.file_digest(Path::new(file))?),
+            (None, Some(dir)) => format!(
+                "sha256:{}",
+                cache.file_digest(&Path::new(dir).join("tokenizer.json"))?
+            ),
+            (None, None) => format!(
+                "builtin:{}",
+                &crate::identity::hex(&Sha256::digest(DEMO_TOKENIZER.as_bytes()))[..32]
+            ),
+        };
+        Ok(FeatureIdentity::new(serde_json::json!({
+            "encoder": "text",
+            "weights": weights,
+            "shape": shape_source,
+            "tokenizer": tokenizer,
+            "speaker_tokens": SPEAKER_TOKENS,
+            "prompt": self.prompt.as_str(),
+            "max_len": self.max_len,
+            "pooling": self.pooling.as_str(),
+        })))
+    }
+
+    fn input_key(&self, sample: &Sample) -> Key {
+        cache::key_of(&sample.text_bytes())
+    }
+}
+
+impl<B: Backend> Encode<B> for TextEncoder<B> {
+    fn encode(&self, batch: &Batch<B>) -> Tensor<B, 2> {
+        self.forward(batch.text.ids.clone(), batch.text.attention_mask.clone())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Samples a model reads and the batches they are padded into.
 
+use std::collections::BTreeMap;
+
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -8,6 +10,13 @@ use burn::tensor::{Int, Tensor, TensorData};
 pub struct Sample {
     pub text_ids: Vec<u32>,
     pub label: usize,
+}
+
+impl Sample {
+    /// The text input's bytes, for cache keys.
+    pub fn text_bytes(&self) -> Vec<u8> {
+        self.text_ids.iter().flat_map(|t| t.to_le_bytes()).collect()
+    }
 }
 
 /// Text input of a batch: ids padded to the longest.
@@ -25,6 +34,9 @@ pub struct Batch<B: Backend> {
     pub text: TextInput<B>,
     /// [N]
     pub labels: Tensor<B, 1, Int>,
+    /// Cached outputs [N, H] of frozen encoders, by field name: the generated `encode_<field>`
+    /// returns these instead of running the encoder.
+    pub features: BTreeMap<&'static str, Tensor<B, 2>>,
 }
 
 impl<B: Backend> Batch<B> {
@@ -53,6 +65,7 @@ impl<B: Backend> Batch<B> {
                 attention_mask: Tensor::from_data(TensorData::new(mask, [n, t]), device),
             },
             labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+            features: BTreeMap::new(),
         }
     }
 }

@@ -23,10 +23,12 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::batch::{Batch, Classifier, Sample};
+use super::frozen::{FrozenFeatures, SplitName};
 use super::loss::{balanced_weights, loss};
 use super::schedule::LinearSchedule;
 use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::atomic;
+use crate::cache::{CacheError, CacheStats, FeatureCache};
 use crate::metrics::Metrics;
 use crate::run::RunConfig;
 use crate::store::{Manifest, Store, StoreError};
@@ -84,6 +86,16 @@ pub struct Outcome {
     pub train_utterances_per_s: f64,
     /// Mean inference throughput while evaluating, utterances per second.
     pub eval_utterances_per_s: f64,
+    /// Seconds of each epoch (this process's and earlier ones').
+    pub epoch_seconds: Vec<f64>,
+    /// Seconds spent before the first epoch reading or computing frozen encoders' features.
+    pub feature_seconds: f64,
+    /// Inputs the frozen encoders had to encode (the rest came from the cache).
+    pub frozen_encoded: usize,
+    /// Seconds of that encoding.
+    pub frozen_encode_seconds: f64,
+    /// What the feature cache served and computed.
+    pub cache: CacheStats,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +111,8 @@ pub enum TrainError {
     State { path: PathBuf, message: String },
     #[error("the training split is empty")]
     NoData,
+    #[error(transparent)]
+    Cache(#[from] CacheError),
 }
 
 /// Everything that resuming needs besides the weights and the optimiser.
@@ -141,7 +155,7 @@ pub fn train<B, A>(
 where
     B: AutodiffBackend,
     A: Architecture<B> + AutodiffModule<B> + Classifier<B>,
-    A::InnerModule: Architecture<B::InnerBackend> + Classifier<B::InnerBackend>,
+    A::InnerModule: Architecture<B::InnerBackend, Config = A::Config> + Classifier<B::InnerBackend>,
 {
     if data.train.is_empty() {
         return Err(TrainError::NoData);
@@ -194,6 +208,26 @@ where
     };
     let resumed_at = progress.epochs_done;
 
+    // Frozen encoders run once per input, ever: their outputs come from the feature cache.
+    let features_started = Instant::now();
+    let cache = FeatureCache::new(
+        &run.output.cache,
+        run.output.cache_memory_mb.saturating_mul(1 << 20),
+    );
+    let frozen = {
+        let inner = network.valid();
+        FrozenFeatures::prepare(
+            &inner,
+            &run.model,
+            data,
+            &format!("{}--{}", run.data.dataset.display_name(), run.data.label.letter()),
+            &cache,
+            settings.eval_batch_size,
+            &inner.devices()[0],
+        )?
+    };
+    let feature_seconds = features_started.elapsed().as_secs_f64();
+
     let batches_per_epoch = data.train.len().div_ceil(settings.batch_size);
     let schedule = LinearSchedule::new(
         settings.learning_rate,
@@ -220,7 +254,8 @@ where
         let mut loss_sum = 0.0;
         for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
             let samples: Vec<&Sample> = chunk.iter().map(|&j| &data.train[j]).collect();
-            let batch = Batch::<B>::new(&samples, data.pad_id, device);
+            let mut batch = Batch::<B>::new(&samples, data.pad_id, device);
+            frozen.attach(&mut batch, SplitName::Train, chunk, device);
             let logits = network.logits(&batch);
             let batch_loss = loss(settings.loss, logits, batch.labels, &weights);
             loss_sum += batch_loss.clone().into_scalar().elem::<f64>();
@@ -253,16 +288,18 @@ where
         let eval_started = Instant::now();
         let dev = evaluate(
             &inner,
-            &data.dev,
+            (&data.dev, SplitName::Dev),
             data,
+            &frozen,
             settings.eval_batch_size,
             eval_device,
         );
         let test = (!data.test.is_empty()).then(|| {
             evaluate(
                 &inner,
-                &data.test,
+                (&data.test, SplitName::Test),
                 data,
+                &frozen,
                 settings.eval_batch_size,
                 eval_device,
             )
@@ -348,6 +385,11 @@ where
         resumed_at,
         train_utterances_per_s: mean(&progress.utterances_per_s),
         eval_utterances_per_s: mean(&progress.eval_utterances_per_s),
+        epoch_seconds: progress.seconds.clone(),
+        feature_seconds,
+        frozen_encoded: frozen.encoded,
+        frozen_encode_seconds: frozen.encode_seconds,
+        cache: cache.stats(),
     })
 }
 
@@ -376,12 +418,25 @@ pub fn predict<B: Backend, M: Classifier<B>>(
     batch_size: usize,
     device: &B::Device,
 ) -> Vec<Vec<f32>> {
+    predict_with(network, samples, pad_id, batch_size, device, |_, _| {})
+}
+
+/// [`predict`], calling `attach` on each batch with its samples' indices (to add features).
+pub fn predict_with<B: Backend, M: Classifier<B>>(
+    network: &M,
+    samples: &[Sample],
+    pad_id: u32,
+    batch_size: usize,
+    device: &B::Device,
+    attach: impl Fn(&mut Batch<B>, &[usize]),
+) -> Vec<Vec<f32>> {
     let mut order: Vec<usize> = (0..samples.len()).collect();
     order.sort_by_key(|&i| samples[i].text_ids.len());
     let mut out = vec![Vec::new(); samples.len()];
     for chunk in order.chunks(batch_size.max(1)) {
         let batch_samples: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
-        let batch = Batch::<B>::new(&batch_samples, pad_id, device);
+        let mut batch = Batch::<B>::new(&batch_samples, pad_id, device);
+        attach(&mut batch, chunk);
         let probs = burn::tensor::activation::softmax(network.logits(&batch), 1);
         let [n, c] = probs.dims();
         let values: Vec<f32> = probs
@@ -398,15 +453,23 @@ pub fn predict<B: Backend, M: Classifier<B>>(
 
 fn evaluate<B: Backend, M: Classifier<B>>(
     network: &M,
-    samples: &[Sample],
+    (samples, split): (&[Sample], SplitName),
     data: &TrainData,
+    frozen: &FrozenFeatures,
     batch_size: usize,
     device: &B::Device,
 ) -> Metrics {
-    let predicted: Vec<usize> = predict(network, samples, data.pad_id, batch_size, device)
-        .iter()
-        .map(|p| argmax(p))
-        .collect();
+    let predicted: Vec<usize> = predict_with(
+        network,
+        samples,
+        data.pad_id,
+        batch_size,
+        device,
+        |batch, indices| frozen.attach(batch, split, indices, device),
+    )
+    .iter()
+    .map(|p| argmax(p))
+    .collect();
     let gold: Vec<usize> = samples.iter().map(|s| s.label).collect();
     Metrics::compute(&gold, &predicted, data.num_classes)
 }

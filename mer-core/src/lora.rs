@@ -1,0 +1,349 @@
+//! LoRA: low-rank adapters injected into the [`crate::nn::Linear`] layers of any module.
+//!
+//! Injection maps parameters: layers whose path matches a target get `A` (random) and `B`
+//! (zero), every other parameter is frozen. Targets are read as PEFT's `target_modules`: a plain
+//! name matches a layer of that name or any path ending in it (`query`, `self_attn.query`), a
+//! pattern with regex syntax must match the whole path, and `all-linear` matches every layer.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Shape, Tensor};
+use regex::Regex;
+
+use crate::schema::Problem;
+
+/// Where adapters go and how they scale.
+#[crate::config(check = Self::check_settings)]
+pub struct LoraConfig {
+    /// Rank of each adapter.
+    #[config(default = 8)]
+    pub r: usize,
+    /// Adapters are scaled by `alpha / r`.
+    #[config(default = 16.0)]
+    pub alpha: f64,
+    /// Dropout on an adapter's input while training.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Linear layers to adapt: names or path suffixes (`query`, `self_attn.value`), regexes
+    /// over the whole path (`.*layer\.[0-5]\..*query`), or `all-linear`.
+    #[config(default = vec!["query".to_owned(), "value".to_owned()])]
+    pub targets: Vec<String>,
+}
+
+impl Default for LoraConfig {
+    fn default() -> Self {
+        crate::schema::defaults().expect("every LoRA setting has a default")
+    }
+}
+
+/// The keyword that adapts every linear layer.
+pub const ALL_LINEAR: &str = "all-linear";
+
+/// The path segment under which a layer keeps its adapter (`….query.lora.a`).
+pub const SEGMENT: &str = "lora";
+
+/// Whether a tensor path names an adapter tensor (`….lora.a`).
+pub fn is_adapter_path(path: &str) -> bool {
+    path.contains(&format!(".{SEGMENT}.")) || path.starts_with(&format!("{SEGMENT}."))
+}
+
+impl LoraConfig {
+    fn check_settings(&self) -> Result<(), Problem> {
+        if self.r == 0 {
+            return Err(Problem::new("r", "must be at least 1"));
+        }
+        if self.alpha <= 0.0 {
+            return Err(Problem::new("alpha", "must be positive"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Problem::new("dropout", "must be in [0, 1)"));
+        }
+        if self.targets.is_empty() {
+            return Err(Problem::new(
+                "targets",
+                "name at least one layer, or \"all-linear\"",
+            ));
+        }
+        self.matcher()
+            .map(|_| ())
+            .map_err(|e| Problem::new("targets", e))
+    }
+
+    fn matcher(&self) -> Result<Targets, String> {
+        let mut targets = Targets::default();
+        for target in &self.targets {
+            if target == ALL_LINEAR {
+                targets.all = true;
+            } else if target.contains(|c: char| "^$*+?()[]{}|\\".contains(c)) {
+                let anchored = format!("^(?:{target})$");
+                targets.patterns.push(
+                    Regex::new(&anchored).map_err(|e| format!("\"{target}\" is not a regex: {e}"))?,
+                );
+            } else {
+                targets.names.push(target.clone());
+            }
+        }
+        Ok(targets)
+    }
+}
+
+#[derive(Default)]
+struct Targets {
+    all: bool,
+    names: Vec<String>,
+    patterns: Vec<Regex>,
+}
+
+impl Targets {
+    fn matches(&self, path: &str) -> bool {
+        self.all
+            || self
+                .names
+                .iter()
+                .any(|n| path == n || path.ends_with(&format!(".{n}")))
+            || self.patterns.iter().any(|p| p.is_match(path))
+    }
+}
+
+/// Why adapters could not be injected.
+#[derive(Debug, thiserror::Error)]
+pub enum LoraError {
+    #[error("lora.targets: {0}")]
+    Targets(String),
+    #[error("lora.targets {targets:?} match none of the encoder's linear layers (e.g. {example})")]
+    NoMatch { targets: Vec<String>, example: String },
+}
+
+/// Injects adapters into `module` as `config` says and freezes everything else; returns the
+/// adapted layers' paths.
+pub fn inject<B: Backend, M: Module<B>>(
+    module: M,
+    config: &LoraConfig,
+) -> Result<(M, Vec<String>), LoraError> {
+    let targets = config.matcher().map_err(LoraError::Targets)?;
+    let mut injector = Injector {
+        config,
+        targets,
+        path: Vec::new(),
+        adapted: Vec::new(),
+        layers: Vec::new(),
+    };
+    let module = module.map(&mut injector);
+    if injector.adapted.is_empty() {
+        return Err(LoraError::NoMatch {
+            targets: config.targets.clone(),
+            example: injector
+                .layers
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no linear layers".into()),
+        });
+    }
+    Ok((module, injector.adapted))
+}
+
+struct Injector<'a> {
+    config: &'a LoraConfig,
+    targets: Targets,
+    path: Vec<String>,
+    adapted: Vec<String>,
+    layers: Vec<String>,
+}
+
+impl Injector<'_> {
+    /// The layer path when the parameter being mapped is one of an adapter's (`….lora.a`).
+    fn adapter_of(&self) -> Option<(String, String)> {
+        let n = self.path.len();
+        (n >= 3 && self.path[n - 2] == SEGMENT)
+            .then(|| (self.path[..n - 2].join("."), self.path[n - 1].clone()))
+    }
+}
+
+impl<B: Backend> ModuleMapper<B> for Injector<'_> {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let Some((layer, which)) = self.adapter_of() else {
+            return param.set_require_grad(false);
+        };
+        if which == "a" {
+            self.layers.push(layer.clone());
+        }
+        if !self.targets.matches(&layer) {
+            return param;
+        }
+        let tensor = param.val();
+        let device = tensor.device();
+        let dims = tensor.dims();
+        let r = self.config.r;
+        let value: Tensor<B, D> = match which.as_str() {
+            "a" => {
+                self.adapted.push(layer);
+                // PEFT's default: Kaiming-uniform with a = √5, i.e. U(±1/√in).
+                let bound = 1.0 / (dims[0] as f64).sqrt();
+                Tensor::random(
+                    Shape::from(vec![dims[0], r]),
+                    Distribution::Uniform(-bound, bound),
+                    &device,
+                )
+            }
+            "b" => Tensor::zeros(Shape::from(vec![r, dims[D - 1]]), &device),
+            _ => {
+                let scale = self.config.alpha / r as f64;
+                let settings = Tensor::<B, 1>::from_floats(
+                    [scale as f32, self.config.dropout as f32],
+                    &device,
+                );
+                return Param::from_tensor(settings.reshape(Shape::from(vec![2])))
+                    .set_require_grad(false);
+            }
+        };
+        Param::from_tensor(value)
+    }
+}
+
+/// Adapted layers' paths in `module`, with their rank.
+pub fn adapters<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, usize)> {
+    struct Find {
+        path: Vec<String>,
+        found: Vec<(String, usize)>,
+    }
+    impl<B: Backend> ModuleVisitor<B> for Find {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let n = self.path.len();
+            if n >= 3 && self.path[n - 2] == SEGMENT && self.path[n - 1] == "a" {
+                let rank = param.shape()[D - 1];
+                if rank > 0 {
+                    self.found.push((self.path[..n - 2].join("."), rank));
+                }
+            }
+        }
+    }
+    let mut find = Find {
+        path: Vec::new(),
+        found: Vec::new(),
+    };
+    module.visit(&mut find);
+    find.found
+}
+
+/// Folds every adapter into its layer's weight (`W + scale · A B`) and removes the adapters:
+/// the result computes what the adapted module computes, with plain linear layers.
+pub fn merge<B: Backend, M: Module<B>>(module: M) -> M {
+    // Two passes: the deltas are read first, then weights are rewritten and adapters emptied.
+    let deltas = collect_deltas(&module);
+    let mut merger = Merger {
+        deltas,
+        path: Vec::new(),
+    };
+    module.map(&mut merger)
+}
+
+fn collect_deltas<B: Backend, M: Module<B>>(
+    module: &M,
+) -> std::collections::HashMap<String, Tensor<B, 2>> {
+    struct Collect<B: Backend> {
+        path: Vec<String>,
+        a: Option<Tensor<B, 2>>,
+        b: Option<Tensor<B, 2>>,
+        out: std::collections::HashMap<String, Tensor<B, 2>>,
+    }
+    impl<B: Backend> ModuleVisitor<B> for Collect<B> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let n = self.path.len();
+            if n < 3 || self.path[n - 2] != SEGMENT {
+                return;
+            }
+            let value = param.val();
+            if value.shape().num_elements() == 0 {
+                return;
+            }
+            let as_2d = |t: Tensor<B, D>| {
+                let dims = t.dims();
+                t.reshape([dims[0], dims[D - 1]])
+            };
+            match self.path[n - 1].as_str() {
+                "a" => self.a = Some(as_2d(value)),
+                "b" => self.b = Some(as_2d(value)),
+                _ => {
+                    let scale: f32 = value.into_data().convert::<f32>().to_vec().unwrap()[0];
+                    if let (Some(a), Some(b)) = (self.a.take(), self.b.take()) {
+                        let delta = a.matmul(b).mul_scalar(f64::from(scale));
+                        self.out.insert(self.path[..n - 2].join("."), delta);
+                    }
+                }
+            }
+        }
+    }
+    let mut collect = Collect {
+        path: Vec::new(),
+        a: None,
+        b: None,
+        out: Default::default(),
+    };
+    module.visit(&mut collect);
+    collect.out
+}
+
+struct Merger<B: Backend> {
+    deltas: std::collections::HashMap<String, Tensor<B, 2>>,
+    path: Vec<String>,
+}
+
+impl<B: Backend> ModuleMapper<B> for Merger<B> {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let n = self.path.len();
+        if n < 2 {
+            return param;
+        }
+        let layer = self.path[..n - 1].join(".");
+        let last = self.path[n - 1].as_str();
+        if last == "weight" {
+            if let Some(delta) = self.deltas.get(&layer) {
+                let value = param.val();
+                let dims = value.dims();
+                let merged = value + delta.clone().reshape(Shape::from(dims.to_vec()));
+                return Param::from_tensor(merged).set_require_grad(false);
+            }
+        }
+        if n >= 3 && self.path[n - 2] == SEGMENT {
+            let value = param.val();
+            let device = value.device();
+            let mut dims = value.dims().to_vec();
+            match last {
+                "a" => dims[D - 1] = 0,
+                "b" => dims[0] = 0,
+                _ => dims = vec![0],
+            }
+            return Param::from_tensor(Tensor::zeros(Shape::from(dims), &device))
+                .set_require_grad(false);
+        }
+        param
+    }
+}

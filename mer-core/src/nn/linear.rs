@@ -1,0 +1,114 @@
+//! mer's linear layer: Burn's, computed as one matrix product over all leading dimensions, with
+//! room for a LoRA adapter.
+//!
+//! Every layer carries its adapter's tensors. Without LoRA they are empty ([in, 0], [0, out]),
+//! so an adapter can be injected later by mapping parameters alone ([`crate::lora`]): Burn's
+//! module mappers replace tensors but cannot add fields.
+
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, LinearConfig as BurnLinearConfig};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+/// A linear layer's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinearConfig {
+    pub input: usize,
+    pub output: usize,
+}
+
+impl LinearConfig {
+    pub fn new(input: usize, output: usize) -> Self {
+        Self { input, output }
+    }
+
+    /// Initialises as Burn's `Linear` does (Kaiming uniform), with no adapter.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Linear<B> {
+        let burn::nn::Linear { weight, bias } =
+            BurnLinearConfig::new(self.input, self.output).init(device);
+        Linear {
+            weight,
+            bias,
+            lora: Lora::empty(self.input, self.output, device),
+        }
+    }
+}
+
+/// `y = x W + b`, plus `scale · dropout(x) A B` when a LoRA adapter is injected.
+///
+/// The struct is named `Linear` on purpose: burn-store's PyTorch adapter recognises the module
+/// type by name and transposes `weight` from PyTorch's [out, in] to Burn's [in, out].
+#[derive(Module, Debug)]
+pub struct Linear<B: Backend> {
+    /// [in, out]
+    pub weight: Param<Tensor<B, 2>>,
+    /// [out]
+    pub bias: Option<Param<Tensor<B, 1>>>,
+    pub lora: Lora<B>,
+}
+
+/// A low-rank update of a linear layer (Hu et al., 2021).
+#[derive(Module, Debug)]
+pub struct Lora<B: Backend> {
+    /// [in, r]: random at injection.
+    pub a: Param<Tensor<B, 2>>,
+    /// [r, out]: zero at injection, so the layer starts as the base layer.
+    pub b: Param<Tensor<B, 2>>,
+    /// [scale, dropout] (`alpha / r` and the dropout before `A`), or [] without an adapter. Kept
+    /// as a frozen tensor so a checkpoint carries its own scaling.
+    pub settings: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Lora<B> {
+    fn empty(input: usize, output: usize, device: &B::Device) -> Self {
+        Lora {
+            a: Param::from_tensor(Tensor::zeros([input, 0], device)).set_require_grad(false),
+            b: Param::from_tensor(Tensor::zeros([0, output], device)).set_require_grad(false),
+            settings: Param::from_tensor(Tensor::zeros([0], device)).set_require_grad(false),
+        }
+    }
+
+    /// The adapter's rank; 0 when there is none.
+    pub fn rank(&self) -> usize {
+        self.a.shape().dims::<2>()[1]
+    }
+
+    /// `(scale, dropout)`, when an adapter is injected.
+    pub fn settings(&self) -> Option<(f64, f64)> {
+        if self.rank() == 0 {
+            return None;
+        }
+        let values: Vec<f32> = self.settings.val().into_data().convert::<f32>().to_vec().ok()?;
+        Some((f64::from(values[0]), f64::from(values[1])))
+    }
+
+    /// `scale · A B` [in, out]: what merging adds to the base weight.
+    pub fn delta(&self) -> Option<Tensor<B, 2>> {
+        let (scale, _) = self.settings()?;
+        Some(self.a.val().matmul(self.b.val()).mul_scalar(scale))
+    }
+}
+
+impl<B: Backend> Linear<B> {
+    /// [..., in] → [..., out].
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        let dims = x.dims();
+        let (input, rows) = (dims[D - 1], dims[..D - 1].iter().product::<usize>());
+        // One large product instead of one per leading index: far faster on the CPU backend.
+        let flat: Tensor<B, 2> = x.reshape([rows, input]);
+        let mut y = flat.clone().matmul(self.weight.val());
+        if let Some(bias) = &self.bias {
+            y = y + bias.val().unsqueeze_dim(0);
+        }
+        if let Some((scale, dropout)) = self.lora.settings() {
+            let x = Dropout { prob: dropout }.forward(flat);
+            y = y + x
+                .matmul(self.lora.a.val())
+                .matmul(self.lora.b.val())
+                .mul_scalar(scale);
+        }
+        let mut out = dims;
+        out[D - 1] = y.dims()[1];
+        y.reshape(out)
+    }
+}

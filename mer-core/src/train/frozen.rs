@@ -1,0 +1,173 @@
+//! Frozen encoders in training: their outputs come from the feature cache, computed once per
+//! (encoder identity, input) and attached to each batch, so an epoch runs only what trains.
+
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use super::batch::{Batch, Sample};
+use super::trainer::TrainData;
+use crate::architecture::{Architecture, ArchitectureConfig};
+use crate::cache::{CacheError, FeatureCache, Features, Key};
+use crate::encoder::EncoderMode;
+
+/// Which split a batch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitName {
+    Train,
+    Dev,
+    Test,
+}
+
+impl SplitName {
+    fn as_str(self) -> &'static str {
+        match self {
+            SplitName::Train => "train",
+            SplitName::Dev => "dev",
+            SplitName::Test => "test",
+        }
+    }
+}
+
+/// The cached features of every frozen encoder, per split.
+pub struct FrozenFeatures {
+    fields: Vec<(&'static str, [Features; 3])>,
+    /// Seconds spent encoding inputs the cache did not have.
+    pub encode_seconds: f64,
+    /// Inputs encoded (not found in the cache).
+    pub encoded: usize,
+}
+
+impl FrozenFeatures {
+    /// No frozen encoder: batches are left as they are.
+    pub fn none() -> Self {
+        FrozenFeatures {
+            fields: Vec::new(),
+            encode_seconds: 0.0,
+            encoded: 0,
+        }
+    }
+
+    /// Reads (or computes and caches) the features of every frozen encoder of `network` for
+    /// every split of `data`. `group` names the dataset, so a folder holds one dataset's split.
+    pub fn prepare<B: Backend, A: Architecture<B>>(
+        network: &A,
+        config: &A::Config,
+        data: &TrainData,
+        group: &str,
+        cache: &FeatureCache,
+        batch_size: usize,
+        device: &B::Device,
+    ) -> Result<Self, CacheError> {
+        let mut out = FrozenFeatures::none();
+        for info in config.encoders() {
+            if info.mode != EncoderMode::Frozen {
+                continue;
+            }
+            let identity = network
+                .feature_identity(config, info.field, cache)
+                .expect("an encoder field of this architecture")?;
+            let mut per_split = Vec::new();
+            for (split, samples) in [
+                (SplitName::Train, &data.train),
+                (SplitName::Dev, &data.dev),
+                (SplitName::Test, &data.test),
+            ] {
+                let keys: Vec<Key> = samples
+                    .iter()
+                    .map(|s| A::input_key(config, info.field, s).expect("an encoder field"))
+                    .collect();
+                let name = format!("{group}-{}", split.as_str());
+                let features = cache.features(&identity, &name, &keys, |indices| {
+                    let started = Instant::now();
+                    eprintln!(
+                        "encoding {} {} inputs with the frozen {} encoder (cache {})",
+                        indices.len(),
+                        name,
+                        info.field,
+                        identity.digest
+                    );
+                    let rows = encode_rows(
+                        network,
+                        info.field,
+                        samples,
+                        indices,
+                        data.pad_id,
+                        batch_size,
+                        device,
+                    );
+                    out.encode_seconds += started.elapsed().as_secs_f64();
+                    out.encoded += indices.len();
+                    Ok::<_, CacheError>(rows)
+                })?;
+                per_split.push(features);
+            }
+            let per_split: [Features; 3] = per_split.try_into().ok().expect("three splits");
+            out.fields.push((info.field, per_split));
+        }
+        Ok(out)
+    }
+
+    /// Whether any encoder is frozen.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Attaches the features of samples `indices` of `split` to `batch`.
+    pub fn attach<B: Backend>(
+        &self,
+        batch: &mut Batch<B>,
+        split: SplitName,
+        indices: &[usize],
+        device: &B::Device,
+    ) {
+        let at = match split {
+            SplitName::Train => 0,
+            SplitName::Dev => 1,
+            SplitName::Test => 2,
+        };
+        for (field, per_split) in &self.fields {
+            let features = &per_split[at];
+            let rows = features.gather(indices);
+            let tensor = Tensor::from_data(
+                TensorData::new(rows, [indices.len(), features.dim()]),
+                device,
+            );
+            batch.features.insert(field, tensor);
+        }
+    }
+}
+
+/// Runs encoder `field` over `samples[indices]` in batches of similar length; one row each, in
+/// the order of `indices`.
+pub fn encode_rows<B: Backend, A: Architecture<B>>(
+    network: &A,
+    field: &str,
+    samples: &[Sample],
+    indices: &[usize],
+    pad_id: u32,
+    batch_size: usize,
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
+    let mut order: Vec<usize> = (0..indices.len()).collect();
+    order.sort_by_key(|&j| samples[indices[j]].text_ids.len());
+    let mut rows = vec![Vec::new(); indices.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch_samples: Vec<&Sample> = chunk.iter().map(|&j| &samples[indices[j]]).collect();
+        let batch = Batch::<B>::new(&batch_samples, pad_id, device);
+        let encoded = network
+            .encode_part(field, &batch)
+            .expect("an encoder field of this architecture");
+        let [_, dim] = encoded.dims();
+        let values: Vec<f32> = encoded
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("float features");
+        for (row, &j) in chunk.iter().enumerate() {
+            rows[j] = values[row * dim..(row + 1) * dim].to_vec();
+        }
+    }
+    rows
+}

@@ -8,9 +8,9 @@ use burn::tensor::{Bool, Int, Tensor};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::EncoderMode;
-use crate::train::{Batch, Sample};
 use crate::schema::ConfigValue;
 use crate::summary::{Modality, Summary};
+use crate::train::{Batch, Sample};
 
 /// An architecture's generated config (`<Name>Config`), independent of the backend.
 pub trait ArchitectureConfig: ConfigValue {

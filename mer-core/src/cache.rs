@@ -149,11 +149,10 @@ impl Shard {
                 "checksum mismatch (content hashes to {actual})"
             )));
         }
-        let (header_len, _) = SafeTensors::read_metadata(&map).map_err(|e| corrupt(e.to_string()))?;
+        let (header_len, _) =
+            SafeTensors::read_metadata(&map).map_err(|e| corrupt(e.to_string()))?;
         let tensors = SafeTensors::deserialize(&map).map_err(|e| corrupt(e.to_string()))?;
-        let keys_view = tensors
-            .tensor("keys")
-            .map_err(|e| corrupt(e.to_string()))?;
+        let keys_view = tensors.tensor("keys").map_err(|e| corrupt(e.to_string()))?;
         let features = tensors
             .tensor("features")
             .map_err(|e| corrupt(e.to_string()))?;
@@ -475,13 +474,20 @@ impl FeatureCache {
             )));
         }
         fs::create_dir_all(dir).map_err(io_at(dir))?;
-        let identity_path = dir.parent().expect("split folder has a parent").join(IDENTITY);
+        let identity_path = dir
+            .parent()
+            .expect("split folder has a parent")
+            .join(IDENTITY);
         if !identity_path.exists() {
             let json = serde_json::to_vec_pretty(identity).expect("identity serialises");
             atomic::write(&identity_path, &json).map_err(io_at(&identity_path))?;
         }
         let key_bytes: Vec<u8> = keys.iter().flatten().copied().collect();
-        let feature_bytes: Vec<u8> = rows.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+        let feature_bytes: Vec<u8> = rows
+            .iter()
+            .flatten()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let views = [
             (
                 "keys",

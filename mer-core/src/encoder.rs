@@ -9,8 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::lora::{self, LoraConfig, LoraError};
-use crate::train::{Batch, Sample};
 use crate::schema::{ConfigValue, Field, Kind, Problem, default_value};
+use crate::train::{Batch, Sample};
 
 /// An encoder seen from the training loop: one vector per input of its modality.
 ///

@@ -77,7 +77,8 @@ impl LoraConfig {
             } else if target.contains(|c: char| "^$*+?()[]{}|\\".contains(c)) {
                 let anchored = format!("^(?:{target})$");
                 targets.patterns.push(
-                    Regex::new(&anchored).map_err(|e| format!("\"{target}\" is not a regex: {e}"))?,
+                    Regex::new(&anchored)
+                        .map_err(|e| format!("\"{target}\" is not a regex: {e}"))?,
                 );
             } else {
                 targets.names.push(target.clone());
@@ -111,7 +112,10 @@ pub enum LoraError {
     #[error("lora.targets: {0}")]
     Targets(String),
     #[error("lora.targets {targets:?} match none of the encoder's linear layers (e.g. {example})")]
-    NoMatch { targets: Vec<String>, example: String },
+    NoMatch {
+        targets: Vec<String>,
+        example: String,
+    },
 }
 
 /// Injects adapters into `module` as `config` says and freezes everything else; returns the
@@ -324,13 +328,13 @@ impl<B: Backend> ModuleMapper<B> for Merger<B> {
         }
         let layer = self.path[..n - 1].join(".");
         let last = self.path[n - 1].as_str();
-        if last == "weight" {
-            if let Some(delta) = self.deltas.get(&layer) {
-                let value = param.val();
-                let dims = value.dims();
-                let merged = value + delta.clone().reshape(Shape::from(dims.to_vec()));
-                return Param::from_tensor(merged).set_require_grad(false);
-            }
+        if last == "weight"
+            && let Some(delta) = self.deltas.get(&layer)
+        {
+            let value = param.val();
+            let dims = value.dims();
+            let merged = value + delta.clone().reshape(Shape::from(dims.to_vec()));
+            return Param::from_tensor(merged).set_require_grad(false);
         }
         if n >= 3 && self.path[n - 2] == SEGMENT {
             let value = param.val();

@@ -1,8 +1,10 @@
 //! Architectures register themselves here (`#[derive(Architecture)]` submits an entry), so the
 //! `mer` tool finds every architecture linked into it.
 
-use crate::architecture::Architecture;
+use crate::architecture::{Architecture, ArchitectureConfig};
+use crate::cache::{CacheError, FeatureCache};
 use crate::config::{ConfigError, Origin, RawConfig};
+use crate::encoder::EncoderMode;
 use crate::plan::{Plan, plan};
 use crate::run::RunConfig;
 use crate::schema::{ConfigValue, Kind};
@@ -18,15 +20,57 @@ pub struct Registration {
     pub schema: fn() -> Kind,
     /// Resolves a raw config and plans the run.
     pub plan: fn(&RawConfig) -> Result<Plan, ConfigError>,
+    /// The feature-cache identities of the run's frozen encoders (what `mer cache prune` keeps).
+    pub frozen_identities: fn(&RawConfig, &FeatureCache) -> Result<Vec<String>, IdentityError>,
+}
+
+/// Why a config's frozen-encoder identities could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+fn frozen_identities<A: Architecture<PlanBackend>>(
+    raw: &RawConfig,
+    cache: &FeatureCache,
+) -> Result<Vec<String>, IdentityError> {
+    use burn::tensor::backend::Backend;
+    let run: RunConfig<A::Config> = raw.resolve()?;
+    let frozen: Vec<_> = run
+        .model
+        .encoders()
+        .into_iter()
+        .filter(|e| e.mode == EncoderMode::Frozen)
+        .collect();
+    if frozen.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Seeded as training seeds it: a random frozen encoder's identity is its drawn weights.
+    let device = Default::default();
+    PlanBackend::seed(&device, run.training.seed);
+    let network = A::init(&run.model, &device);
+    frozen
+        .iter()
+        .map(|e| {
+            let identity = network
+                .feature_identity(&run.model, e.field, cache)
+                .expect("an encoder field")?;
+            Ok(identity.digest)
+        })
+        .collect()
 }
 
 impl Registration {
     pub const fn of<A: Architecture<PlanBackend>>() -> Self {
         Registration {
-            name: <A::Config as crate::architecture::ArchitectureConfig>::NAME,
-            doc: <A::Config as crate::architecture::ArchitectureConfig>::DOC,
+            name: <A::Config as ArchitectureConfig>::NAME,
+            doc: <A::Config as ArchitectureConfig>::DOC,
             schema: <RunConfig<A::Config> as ConfigValue>::kind,
             plan: plan::<A>,
+            frozen_identities: frozen_identities::<A>,
         }
     }
 }

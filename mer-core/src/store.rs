@@ -359,6 +359,10 @@ impl Store {
             for entry in fs::read_dir(&source).map_err(io_at(&source))? {
                 let entry = entry.map_err(io_at(&source))?;
                 let from = entry.path();
+                // Training state (`state-N/`, `epochs/`) is not part of an export.
+                if !fs::metadata(&from).is_ok_and(|m| m.is_file()) {
+                    continue;
+                }
                 // fs::copy follows the symlink: the export holds the bytes.
                 let to = staging.join(entry.file_name());
                 fs::copy(&from, &to).map_err(io_at(&from))?;

@@ -2,8 +2,10 @@
 //!
 //! Each architecture registers itself when this crate is linked; `mer` finds them all.
 
+pub mod bench;
 pub mod cli;
 pub mod encode;
+pub mod export;
 pub mod report;
 pub mod text_data;
 pub mod unimodal;

@@ -365,3 +365,64 @@ fn report_gives_mean_and_std_over_seeds() {
     let out = run(MER, &["report", "nowhere"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn cache_ls_verify_and_prune() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A frozen demo run fills the cache in `dir/cache`.
+    let config = dir.join("frozen.toml");
+    std::fs::write(
+        &config,
+        unimodal_demo().replace("[model.text]\n", "[model.text]\nmode = \"frozen\"\n"),
+    )
+    .unwrap();
+    let trained = run(
+        UNIMODAL,
+        &[
+            "train",
+            config.to_str().unwrap(),
+            "--set",
+            "training.epochs=1",
+        ],
+        dir,
+    );
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    assert!(String::from_utf8_lossy(&trained.stdout).contains("features read, "));
+
+    let ls = run(MER, &["cache", "ls"], dir);
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        listing.contains("demo--E-train") && listing.contains("3 entries"),
+        "{listing}"
+    );
+    let verify = run(MER, &["cache", "verify"], dir);
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("3 shards checked, 0 bad"));
+
+    // The config that made the features keeps them; the trainable demo uses none.
+    let keep = run(MER, &["cache", "prune", config.to_str().unwrap()], dir);
+    assert!(String::from_utf8_lossy(&keep.stdout).contains("0 identities removed"));
+    let demo = dir.join("demo.toml");
+    std::fs::write(&demo, unimodal_demo()).unwrap();
+    let prune = run(MER, &["cache", "prune", demo.to_str().unwrap()], dir);
+    assert!(
+        String::from_utf8_lossy(&prune.stdout).contains("1 identities removed"),
+        "{}",
+        String::from_utf8_lossy(&prune.stdout)
+    );
+    let ls = run(MER, &["cache", "ls"], dir);
+    assert!(String::from_utf8_lossy(&ls.stdout).contains("0 entries"));
+
+    // A config that does not exist is bad input.
+    let missing = run(MER, &["cache", "prune", "nope.toml"], dir);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+fn unimodal_demo() -> String {
+    std::fs::read_to_string(workspace().join("experiments/unimodal/demo.toml")).unwrap()
+}

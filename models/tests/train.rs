@@ -8,7 +8,16 @@ const UNIMODAL: &str = env!("CARGO_BIN_EXE_unimodal");
 /// A short demo run into `root`; `extra` adds overrides.
 fn train(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let checkpoints = format!("output.checkpoints={}", root.display());
-    let mut args = vec!["train", "--set", "training.epochs=3", "--set", &checkpoints];
+    let cache = format!("output.cache={}", root.join("cache").display());
+    let mut args = vec![
+        "train",
+        "--set",
+        "training.epochs=3",
+        "--set",
+        &checkpoints,
+        "--set",
+        &cache,
+    ];
     for o in extra {
         args.extend(["--set", o]);
     }

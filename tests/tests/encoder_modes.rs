@@ -40,12 +40,18 @@ fn pretrained(root: &Path, mode: &str, extra: &[&str]) -> RunConfig<UnimodalConf
     let hidden = config["hidden_size"].as_u64().unwrap();
     // `shape` must be absent with `pretrained`: drop the demo's.
     let mut base: toml::Value = toml::from_str(DEMO_CONFIG).unwrap();
-    base["model"]["text"].as_table_mut().unwrap().remove("shape");
+    base["model"]["text"]
+        .as_table_mut()
+        .unwrap()
+        .remove("shape");
     let mut overrides = vec![
         format!("model.text.pretrained=\"{}\"", dir.display()),
         format!("model.text.mode=\"{mode}\""),
         format!("model.projector.input={hidden}"),
-        format!("output.checkpoints=\"{}\"", root.join("checkpoints").display()),
+        format!(
+            "output.checkpoints=\"{}\"",
+            root.join("checkpoints").display()
+        ),
         format!("output.cache=\"{}\"", root.join("cache").display()),
         "training.epochs=1".to_owned(),
         "model.text.max_len=64".to_owned(),
@@ -58,7 +64,9 @@ fn pretrained(root: &Path, mode: &str, extra: &[&str]) -> RunConfig<UnimodalConf
 }
 
 fn data(run: &RunConfig<UnimodalConfig>) -> TrainData {
-    text_data::load(&run.data, &run.model.text.config).unwrap().0
+    text_data::load(&run.data, &run.model.text.config)
+        .unwrap()
+        .0
 }
 
 /// The backend's random state is global: tests that draw weights take turns, or two tests
@@ -129,7 +137,10 @@ fn unique(splits: &[&[Sample]]) -> usize {
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -200,7 +211,11 @@ fn a_corrupted_shard_is_detected_and_recomputed() {
     let run = run_config(&["model.text.mode=\"frozen\"".into()]);
     let data = data(&run);
     let cache = FeatureCache::new(tmp.path(), 1 << 20);
-    let reference = cached(&prepare(&run, &data, &cache), SplitName::Train, data.train.len());
+    let reference = cached(
+        &prepare(&run, &data, &cache),
+        SplitName::Train,
+        data.train.len(),
+    );
 
     let shard = shard_files(tmp.path())
         .into_iter()
@@ -252,7 +267,10 @@ fn two_writers_at_once_leave_a_valid_cache() {
     });
     let cache = FeatureCache::new(tmp.path(), 1 << 20);
     let (checked, bad) = cache.verify().unwrap();
-    assert!(checked >= 3 && bad.is_empty(), "{checked} shards, bad: {bad:?}");
+    assert!(
+        checked >= 3 && bad.is_empty(),
+        "{checked} shards, bad: {bad:?}"
+    );
     prepare(&run, &data, &cache);
     assert_eq!(cache.stats().computed, 0);
     assert!(
@@ -283,11 +301,17 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     let adapted = network::<B>(&lora_run);
     let adapters = mer_core::lora::adapters(&adapted.text);
     assert_eq!(adapters.len(), 2 * adapted.text.bert.encoder.layer.len());
-    assert!(adapters.iter().all(|(path, r)| *r == 4
-        && (path.ends_with("query") || path.ends_with("value"))));
+    assert!(
+        adapters
+            .iter()
+            .all(|(path, r)| *r == 4 && (path.ends_with("query") || path.ends_with("value")))
+    );
     let expected: Vec<f32> = base.encode_text(&batch).into_data().to_vec().unwrap();
     let got: Vec<f32> = adapted.encode_text(&batch).into_data().to_vec().unwrap();
-    assert_eq!(expected, got, "B = 0: the adapted encoder computes the base model");
+    assert_eq!(
+        expected, got,
+        "B = 0: the adapted encoder computes the base model"
+    );
 
     // Train; the checkpoint's base blob is byte-identical to the base weights before training,
     // and only adapters train.
@@ -299,7 +323,10 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     })
     .unwrap();
     let after = fs::read(outcome.dir.join("text.safetensors")).unwrap();
-    assert_eq!(before, after, "LoRA training leaves the base weights bit-identical");
+    assert_eq!(
+        before, after,
+        "LoRA training leaves the base weights bit-identical"
+    );
     let trained = store
         .load(&outcome.dir, lora_run.model.init::<B>(&Default::default()))
         .unwrap();
@@ -328,13 +355,34 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     // Merging folds the adapters in: same outputs, no adapters left.
     let merged = mer_core::lora::merge(trained.text.clone());
     assert!(mer_core::lora::adapters(&merged).is_empty());
-    let with: Tensor<B, 2> = trained.text.forward(
-        batch.text.ids.clone(),
-        batch.text.attention_mask.clone(),
-    );
+    let with: Tensor<B, 2> = trained
+        .text
+        .forward(batch.text.ids.clone(), batch.text.attention_mask.clone());
     let without = merged.forward(batch.text.ids.clone(), batch.text.attention_mask.clone());
-    let diff: f32 = (with - without).abs().max().into_scalar();
-    assert!(diff < 1e-4, "merged weights compute the adapted model (Δ {diff})");
+    let diff: f32 = (with.clone() - without).abs().max().into_scalar();
+    assert!(
+        diff < 1e-4,
+        "merged weights compute the adapted model (Δ {diff})"
+    );
+
+    // `mer export --merge-lora`: a Hugging Face folder our loader (which reads Hugging Face
+    // names) loads back to the same outputs.
+    let dest = tmp.path().join("export");
+    models::export::export_merged(&store, &outcome.dir, &dest).unwrap();
+    let hf = dest.join(models::export::HF_DIR);
+    let mut reloaded = lora_run.model.text.config.clone();
+    reloaded.pretrained = Some(hf.display().to_string());
+    reloaded.tokenizer = None;
+    let (encoder, report) = reloaded
+        .try_init_reporting::<B>(&Default::default())
+        .unwrap();
+    assert!(report.unwrap().unused.is_empty(), "no stray tensors");
+    let exported = encoder.forward(batch.text.ids.clone(), batch.text.attention_mask.clone());
+    let diff: f32 = (with - exported).abs().max().into_scalar();
+    assert!(
+        diff < 1e-4,
+        "the export computes the adapted model (Δ {diff})"
+    );
 }
 
 #[test]

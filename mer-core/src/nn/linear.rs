@@ -78,7 +78,13 @@ impl<B: Backend> Lora<B> {
         if self.rank() == 0 {
             return None;
         }
-        let values: Vec<f32> = self.settings.val().into_data().convert::<f32>().to_vec().ok()?;
+        let values: Vec<f32> = self
+            .settings
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .ok()?;
         Some((f64::from(values[0]), f64::from(values[1])))
     }
 
@@ -98,7 +104,8 @@ impl<B: Backend> Linear<B> {
         let flat: Tensor<B, 2> = x.reshape([rows, input]);
         let mut y = flat.clone().matmul(self.weight.val());
         if let Some(bias) = &self.bias {
-            y = y + bias.val().unsqueeze_dim(0);
+            // Same shapes take the CPU backend's SIMD path; a broadcast add takes a slow one.
+            y = y + bias.val().unsqueeze_dim::<2>(0).repeat_dim(0, rows);
         }
         if let Some((scale, dropout)) = self.lora.settings() {
             let x = Dropout { prob: dropout }.forward(flat);

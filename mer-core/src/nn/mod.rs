@@ -4,6 +4,6 @@ pub mod head;
 pub mod linear;
 pub mod projector;
 
-pub use linear::{Linear, LinearConfig, Lora};
 pub use head::{ClassifierHead, ClassifierHeadConfig};
+pub use linear::{Linear, LinearConfig, Lora};
 pub use projector::{Projector, ProjectorConfig};

@@ -232,10 +232,18 @@ impl<B: Backend> Bert<B> {
             + e.position_embeddings.forward(positions)
             + e.token_type_embeddings.forward(types);
         let mut x = e.dropout.forward(e.layer_norm.forward(x));
-        // Padding gets a large negative score, so softmax gives it no weight.
+        // Padding gets a large negative score, so softmax gives it no weight. Expanded once to
+        // the scores' shape: same-shape adds take the CPU backend's SIMD path.
+        let heads = self
+            .encoder
+            .layer
+            .first()
+            .map_or(1, |l| l.attention.self_attn.heads);
         let bias = (attention_mask.float() - 1.0)
             .mul_scalar(1e9)
-            .reshape([n, 1, 1, t]);
+            .reshape([n, 1, 1, t])
+            .repeat_dim(1, heads)
+            .repeat_dim(2, t);
         for layer in &self.encoder.layer {
             x = layer.forward(x, bias.clone());
         }
@@ -253,7 +261,7 @@ impl<B: Backend> Layer<B> {
 }
 
 impl<B: Backend> SelfAttention<B> {
-    /// [N, T, H] → [N, T, H]; `bias` [N, 1, 1, T] is added to the scores.
+    /// [N, T, H] → [N, T, H]; `bias` [N, heads, T, T] is added to the scores.
     fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
         let [n, t, hidden] = x.dims();
         let d = hidden / self.heads;

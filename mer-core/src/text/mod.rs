@@ -247,7 +247,10 @@ impl CacheableEncoder for TextEncoderConfig {
             Some(dir) => {
                 let dir = Path::new(dir);
                 (
-                    format!("sha256:{}", cache.file_digest(&dir.join("model.safetensors"))?),
+                    format!(
+                        "sha256:{}",
+                        cache.file_digest(&dir.join("model.safetensors"))?
+                    ),
                     format!("sha256:{}", cache.file_digest(&dir.join("config.json"))?),
                 )
             }
@@ -256,7 +259,10 @@ impl CacheableEncoder for TextEncoderConfig {
                 let bytes = crate::store::module_bytes(module, Path::new("(random encoder)"))
                     .map_err(|e| CacheError::Compute(e.to_string()))?;
                 (
-                    format!("random:{}", &crate::identity::hex(&Sha256::digest(&bytes))[..32]),
+                    format!(
+                        "random:{}",
+                        &crate::identity::hex(&Sha256::digest(&bytes))[..32]
+                    ),
                     serde_json::to_string(&self.shape).expect("shape serialises"),
                 )
             }

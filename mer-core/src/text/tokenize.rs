@@ -102,6 +102,13 @@ impl TextTokenizer {
         })
     }
 
+    /// The tokenizer as `tokenizer.json` (speaker tokens included), for an export.
+    pub fn to_json(&self) -> Result<String, TextError> {
+        self.inner
+            .to_string(true)
+            .map_err(|e| TextError::Encode(e.to_string()))
+    }
+
     /// Vocabulary size, added tokens included: the rows the embedding table needs.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

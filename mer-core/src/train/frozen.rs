@@ -96,6 +96,7 @@ impl FrozenFeatures {
                         data.pad_id,
                         batch_size,
                         device,
+                        encode_workers::<B>(device),
                     );
                     out.encode_seconds += started.elapsed().as_secs_f64();
                     out.encoded += indices.len();
@@ -139,8 +140,19 @@ impl FrozenFeatures {
     }
 }
 
-/// Runs encoder `field` over `samples[indices]` in batches of similar length; one row each, in
-/// the order of `indices`.
+/// How many threads encode on backend `B`: every core on the CPU backend, whose elementwise
+/// kernels run on one thread, and one elsewhere.
+pub fn encode_workers<B: Backend>(device: &B::Device) -> usize {
+    if B::name(device).to_lowercase().contains("ndarray") {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    }
+}
+
+/// Runs encoder `field` over `samples[indices]` in batches of similar length, on `workers`
+/// threads (each with its own handle on the weights); one row each, in the order of `indices`.
+#[allow(clippy::too_many_arguments)]
 pub fn encode_rows<B: Backend, A: Architecture<B>>(
     network: &A,
     field: &str,
@@ -149,22 +161,54 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
     pad_id: u32,
     batch_size: usize,
     device: &B::Device,
+    workers: usize,
 ) -> Vec<Vec<f32>> {
     let mut order: Vec<usize> = (0..indices.len()).collect();
     order.sort_by_key(|&j| samples[indices[j]].text_ids.len());
-    let mut rows = vec![Vec::new(); indices.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
+    let chunks: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
+    let encode_chunk = |network: &A, chunk: &[usize]| -> Vec<f32> {
         let batch_samples: Vec<&Sample> = chunk.iter().map(|&j| &samples[indices[j]]).collect();
         let batch = Batch::<B>::new(&batch_samples, pad_id, device);
-        let encoded = network
+        network
             .encode_part(field, &batch)
-            .expect("an encoder field of this architecture");
-        let [_, dim] = encoded.dims();
-        let values: Vec<f32> = encoded
+            .expect("an encoder field of this architecture")
             .into_data()
             .convert::<f32>()
             .into_vec()
-            .expect("float features");
+            .expect("float features")
+    };
+    let workers = workers.clamp(1, chunks.len().max(1));
+    // Chunk i goes to worker i % workers: long and short batches are spread evenly.
+    let outputs: Vec<(usize, Vec<f32>)> = if workers == 1 {
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, encode_chunk(network, c)))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let network = network.clone();
+                    let (chunks, encode_chunk) = (&chunks, &encode_chunk);
+                    scope.spawn(move || {
+                        (w..chunks.len())
+                            .step_by(workers)
+                            .map(|i| (i, encode_chunk(&network, chunks[i])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("an encoding thread"))
+                .collect()
+        })
+    };
+    let mut rows = vec![Vec::new(); indices.len()];
+    for (i, values) in outputs {
+        let chunk = chunks[i];
+        let dim = values.len() / chunk.len();
         for (row, &j) in chunk.iter().enumerate() {
             rows[j] = values[row * dim..(row + 1) * dim].to_vec();
         }

@@ -220,7 +220,11 @@ where
             &inner,
             &run.model,
             data,
-            &format!("{}--{}", run.data.dataset.display_name(), run.data.label.letter()),
+            &format!(
+                "{}--{}",
+                run.data.dataset.display_name(),
+                run.data.label.letter()
+            ),
             &cache,
             settings.eval_batch_size,
             &inner.devices()[0],

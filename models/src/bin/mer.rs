@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use mer_core::config::ConfigError;
+use mer_core::cache::FeatureCache;
+use mer_core::config::{ConfigError, RawConfig};
 use mer_core::store::{Store, StoreError};
 use mer_core::{atomic, reference, registry, schema};
+use models::bench::{self, MeldTextBench};
 use models::cli::{self, PlanArgs};
 
 #[derive(Parser)]
@@ -72,6 +74,78 @@ enum Command {
         dir: PathBuf,
         #[arg(long, default_value = "checkpoints")]
         root: PathBuf,
+        /// Also write `text-hf/`: the text encoder with LoRA adapters merged, under Hugging Face
+        /// tensor names (loads with `AutoModel.from_pretrained`).
+        #[arg(long)]
+        merge_lora: bool,
+    },
+    /// The feature cache of frozen encoders.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+        /// The cache's folder.
+        #[arg(long, global = true, default_value = "cache")]
+        cache: PathBuf,
+    },
+    /// Benchmarks (commands that print figures).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Every encoder identity and split: shards, rows, size, hits and computed features.
+    Ls,
+    /// Check every shard's checksum and layout; exit 1 if any is bad.
+    Verify,
+    /// Remove the features of encoder identities no config uses. By default the configs are
+    /// `experiments/**/*.toml` and every checkpoint's `config.toml` under `--root`.
+    Prune {
+        /// Configs whose frozen encoders' features are kept.
+        configs: Vec<PathBuf>,
+        #[arg(long, default_value = "checkpoints")]
+        root: PathBuf,
+        /// Print what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Train the text model on MELD in one encoder mode; print dev scores, epoch times,
+    /// encoder throughput and peak memory.
+    MeldText {
+        /// A MELD folder ({train,dev}_sent_emo.csv).
+        #[arg(long)]
+        meld: PathBuf,
+        /// A Hugging Face model folder.
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value = "frozen", value_parser = ["frozen", "lora", "trainable"])]
+        mode: String,
+        /// Epochs (default: 10 frozen, 1 otherwise).
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Learning rate (default: 1e-3 frozen, 5e-4 lora, 5e-5 trainable).
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        /// Where checkpoints (and a fresh cache) go.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// Reuse this feature cache instead of a fresh one.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Only time the encoder over the training utterances (no training).
+        #[arg(long)]
+        encode_only: bool,
+        /// Print one JSON object last.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -133,12 +207,196 @@ fn main() -> ExitCode {
             checkpoint,
             dir,
             root,
+            merge_lora,
         } => {
-            Store::new(root).export(&checkpoint, &dir)?;
+            let store = Store::new(root);
+            if merge_lora {
+                models::export::export_merged(&store, &checkpoint, &dir)?;
+            } else {
+                store.export(&checkpoint, &dir)?;
+            }
             println!("exported {} to {}", checkpoint.display(), dir.display());
             Ok(())
         }
+        Command::Cache { command, cache } => cache_command(command, &FeatureCache::new(cache, 0)),
+        Command::Bench {
+            command:
+                BenchCommand::MeldText {
+                    meld,
+                    model,
+                    mode,
+                    epochs,
+                    batch_size,
+                    learning_rate,
+                    work,
+                    cache,
+                    encode_only,
+                    json,
+                },
+        } => {
+            let bench = MeldTextBench {
+                meld,
+                model,
+                work: bench::work_dir(&work, &mode),
+                mode,
+                epochs,
+                cache,
+                batch_size,
+                learning_rate,
+            };
+            if encode_only {
+                let rate = bench.encode_only()?;
+                println!("encoder: {rate:.1} utterances/s");
+                if json {
+                    println!("{}", serde_json::json!({ "encode_utterances_per_s": rate }));
+                }
+                return Ok(());
+            }
+            let figures = bench.run()?;
+            print!("{}", figures.table());
+            if json {
+                println!("{}", serde_json::to_string(&figures)?);
+            }
+            Ok(())
+        }
     })
+}
+
+fn cache_command(command: CacheCommand, cache: &FeatureCache) -> anyhow::Result<()> {
+    match command {
+        CacheCommand::Ls => {
+            let entries = cache.list()?;
+            println!(
+                "{:<18} {:<16} {:>6} {:>8} {:>10} {:>9} {:>9}  encoder",
+                "identity", "split", "shards", "rows", "MB", "hits", "computed"
+            );
+            for e in &entries {
+                let what = match &e.description {
+                    serde_json::Value::Null => String::new(),
+                    d => format!(
+                        "{} {} {}",
+                        d["encoder"].as_str().unwrap_or(""),
+                        d["prompt"].as_str().unwrap_or(""),
+                        d["pooling"].as_str().unwrap_or("")
+                    ),
+                };
+                println!(
+                    "{:<18} {:<16} {:>6} {:>8} {:>10.2} {:>9} {:>9}  {what}",
+                    e.identity,
+                    e.split,
+                    e.shards.len(),
+                    e.rows(),
+                    e.bytes() as f64 / 1e6,
+                    e.hits,
+                    e.computed
+                );
+            }
+            let total: u64 = entries.iter().map(|e| e.bytes()).sum();
+            println!("{} entries, {:.2} MB", entries.len(), total as f64 / 1e6);
+            Ok(())
+        }
+        CacheCommand::Verify => {
+            let (checked, bad) = cache.verify()?;
+            for b in &bad {
+                println!("bad: {}: {}", b.path.display(), b.message);
+            }
+            println!("{checked} shards checked, {} bad", bad.len());
+            if !bad.is_empty() {
+                bail!("{} bad shards (a run recomputes them)", bad.len());
+            }
+            Ok(())
+        }
+        CacheCommand::Prune {
+            configs,
+            root,
+            dry_run,
+        } => {
+            let explicit = !configs.is_empty();
+            let configs = if explicit {
+                configs
+            } else {
+                default_configs(&root)
+            };
+            let mut keep = Vec::new();
+            for config in &configs {
+                let identities = (|| -> anyhow::Result<Vec<String>> {
+                    let raw = RawConfig::load(&[config], &[] as &[&str])?;
+                    let registration = registry::for_config(&raw, None)?;
+                    Ok((registration.frozen_identities)(&raw, cache)?)
+                })();
+                match identities {
+                    Ok(identities) => keep.extend(identities),
+                    // Found configs include overlays that are not whole runs by themselves.
+                    Err(e) if !explicit => {
+                        eprintln!("skipping {}: {e:#}", config.display());
+                    }
+                    Err(e) => return Err(e.context(format!("{}", config.display()))),
+                }
+            }
+            let unused: Vec<_> = cache
+                .list()?
+                .into_iter()
+                .filter(|e| !keep.contains(&e.identity))
+                .collect();
+            if dry_run {
+                for e in &unused {
+                    println!(
+                        "would remove {} {} ({} bytes)",
+                        e.identity,
+                        e.split,
+                        e.bytes()
+                    );
+                }
+                return Ok(());
+            }
+            let (removed, freed) = cache.prune(&keep)?;
+            for identity in &removed {
+                println!("removed {identity}");
+            }
+            println!(
+                "{} identities removed ({freed} bytes freed), {} kept ({} configs read)",
+                removed.len(),
+                keep.len(),
+                configs.len()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `experiments/**/*.toml` and every `config.toml` of a checkpoint under `root`.
+fn default_configs(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if path.file_name().is_some_and(|n| n != "blobs") {
+                    walk(&path, keep, out);
+                }
+            } else if keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        Path::new("experiments"),
+        &|p| p.extension().is_some_and(|e| e == "toml"),
+        &mut out,
+    );
+    walk(
+        root,
+        &|p| {
+            p.file_name().is_some_and(|n| n == "config.toml")
+                && p.with_file_name("checkpoint.json").exists()
+        },
+        &mut out,
+    );
+    out.sort();
+    out
 }
 
 /// The files `mer docs` owns: `<arch>.md` and `<arch>.schema.json` per architecture.

@@ -190,7 +190,16 @@ fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
         "throughput: training {:.1} utterances/s, inference {:.1} utterances/s",
         outcome.train_utterances_per_s, outcome.eval_utterances_per_s
     );
-    if let Some(mb) = peak_rss_mb() {
+    if outcome.cache.hits + outcome.cache.computed > 0 {
+        println!(
+            "feature cache: {} features read, {} computed ({:.1}s encoding), {} corrupt shards recomputed",
+            outcome.cache.hits,
+            outcome.cache.computed,
+            outcome.frozen_encode_seconds,
+            outcome.cache.recovered_shards
+        );
+    }
+    if let Some(mb) = models::bench::peak_rss_mb() {
         println!("peak memory: {mb:.0} MB");
     }
     println!("checkpoint: {}", outcome.dir.display());
@@ -205,14 +214,6 @@ fn train_on<B: AutodiffBackend>(
     store: &Store,
 ) -> Result<train::Outcome, train::TrainError> {
     train::train::<B, Unimodal<B>>(run, config_toml, data, store, &Default::default())
-}
-
-/// The process's peak resident memory, from Linux's /proc.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Test accuracy of always predicting train's most frequent class.

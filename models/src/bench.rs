@@ -60,7 +60,7 @@ impl MeldTextBench {
     fn run_config(&self, hidden: usize) -> anyhow::Result<(RunConfig<UnimodalConfig>, String)> {
         let (lr, epochs) = match self.mode.as_str() {
             "frozen" => (1e-3, 10),
-            "lora" => (5e-4, 1),
+            "lora" => (1e-3, 1),
             "trainable" => (5e-5, 1),
             other => anyhow::bail!("--mode {other}: expected frozen, lora or trainable"),
         };

@@ -131,7 +131,7 @@ enum BenchCommand {
         epochs: Option<usize>,
         #[arg(long, default_value_t = 32)]
         batch_size: usize,
-        /// Learning rate (default: 1e-3 frozen, 5e-4 lora, 5e-5 trainable).
+        /// Learning rate (default: 1e-3 frozen, 1e-3 lora, 5e-5 trainable).
         #[arg(long)]
         learning_rate: Option<f64>,
         /// Where checkpoints (and a fresh cache) go.

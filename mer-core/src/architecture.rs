@@ -40,7 +40,17 @@ pub struct EncoderInfo {
 pub trait Architecture<B: Backend>: Module<B> {
     type Config: ArchitectureConfig;
 
-    fn init(config: &Self::Config, device: &B::Device) -> Self;
+    /// Builds the network.
+    ///
+    /// # Panics
+    /// When [`Architecture::try_init`] fails.
+    fn init(config: &Self::Config, device: &B::Device) -> Self {
+        Self::try_init(config, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds the network, reporting what only building reveals (LoRA targets that match no
+    /// layer).
+    fn try_init(config: &Self::Config, device: &B::Device) -> Result<Self, InitError>;
 
     /// Calls `visitor` once per role field, in declaration order.
     fn visit_parts<V: PartVisitor<B>>(&self, visitor: &mut V);
@@ -61,6 +71,14 @@ pub trait Architecture<B: Backend>: Module<B> {
 
     /// The cache key of `sample`'s input to encoder `field`.
     fn input_key(config: &Self::Config, field: &str, sample: &Sample) -> Option<Key>;
+}
+
+/// An encoder that could not be built as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("model.{field}.lora.targets: {error}")]
+pub struct InitError {
+    pub field: &'static str,
+    pub error: crate::lora::LoraError,
 }
 
 /// What a role field is to the architecture.

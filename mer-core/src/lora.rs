@@ -25,7 +25,8 @@ pub struct LoraConfig {
     #[config(default = 0.1)]
     pub dropout: f64,
     /// Linear layers to adapt: names or path suffixes (`query`, `self_attn.value`), regexes
-    /// over the whole path (`.*layer\.[0-5]\..*query`), or `all-linear`.
+    /// matching a whole path inside the encoder (`.*layer\.[0-5]\..*query` matches
+    /// `bert.encoder.layer.0.attention.self_attn.query`), or `all-linear`.
     #[config(default = vec!["query".to_owned(), "value".to_owned()])]
     pub targets: Vec<String>,
 }

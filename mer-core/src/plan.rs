@@ -32,7 +32,18 @@ pub fn plan<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<Plan, Confi
     let mut raw = raw.clone();
     raw.set_default_str("architecture", A::Config::NAME);
     let run: RunConfig<A::Config> = raw.resolve()?;
-    let network = A::init(&run.model, &Default::default());
+    let network = A::try_init(&run.model, &Default::default()).map_err(|e| {
+        let key = format!("model.{}.lora.targets", e.field);
+        ConfigError::Invalid {
+            origin: raw
+                .origin_of(&key)
+                .or_else(|| raw.origin_of(&format!("model.{}.mode", e.field)))
+                .cloned()
+                .unwrap_or_else(|| raw.root_origin()),
+            key,
+            message: e.error.to_string(),
+        }
+    })?;
     let id = run.checkpoint_id();
     Ok(Plan {
         architecture: A::Config::NAME,

@@ -105,14 +105,28 @@ impl ParamTable {
     }
 }
 
-/// (parameters, trainable parameters) of a module. Integer and boolean tensors never train.
+/// (parameters, trainable parameters) of a module. Integer and boolean tensors never train; a
+/// LoRA adapter's settings (its scale and dropout) are not weights and are not counted.
 pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
     struct Counter {
         total: usize,
         trainable: usize,
+        path: Vec<String>,
     }
     impl<B: Backend> ModuleVisitor<B> for Counter {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            if self
+                .path
+                .ends_with(&[crate::lora::SEGMENT.to_owned(), "settings".to_owned()])
+            {
+                return;
+            }
             let n = param.lazy_shape().num_elements();
             self.total += n;
             if param.val().is_require_grad() {
@@ -129,6 +143,7 @@ pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
     let mut counter = Counter {
         total: 0,
         trainable: 0,
+        path: Vec::new(),
     };
     module.visit(&mut counter);
     (counter.total, counter.trainable)

@@ -50,9 +50,17 @@ pub fn expand(arch: &Architecture) -> TokenStream {
     let init_fields = arch.fields.iter().map(|f| {
         let fident = &f.ident;
         match &f.role {
-            Role::Encoder { .. } => quote! {
-                #fident: self.#fident.init_with(|config| config.init(device))
-            },
+            Role::Encoder { .. } => {
+                let fname = fident.to_string();
+                quote! {
+                    #fident: self.#fident
+                        .try_init_with(|config| config.init(device))
+                        .map_err(|error| ::mer_core::architecture::InitError {
+                            field: #fname,
+                            error,
+                        })?
+                }
+            }
             Role::Hyper { .. } => quote!(#fident: ::std::clone::Clone::clone(&self.#fident)),
             _ => quote!(#fident: self.#fident.init(device)),
         }
@@ -174,13 +182,24 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         impl #config_ident {
             /// Builds the network on `device`, encoders in their configured mode, every weight
             /// drawn now (so clones share them).
+            ///
+            /// # Panics
+            /// When an encoder's LoRA targets match none of its layers; see `try_init`.
             pub fn init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
                 &self,
                 device: &#backend::Device,
             ) -> #ident<#backend> {
+                self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// [`Self::init`], reporting LoRA targets that match no layer.
+            pub fn try_init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
+                &self,
+                device: &#backend::Device,
+            ) -> ::std::result::Result<#ident<#backend>, ::mer_core::architecture::InitError> {
                 let network = #ident { #(#init_fields,)* };
                 ::mer_core::architecture::materialize(&network);
-                network
+                ::std::result::Result::Ok(network)
             }
         }
 
@@ -203,8 +222,11 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         {
             type Config = #config_ident;
 
-            fn init(config: &Self::Config, device: &#backend::Device) -> Self {
-                config.init(device)
+            fn try_init(
+                config: &Self::Config,
+                device: &#backend::Device,
+            ) -> ::std::result::Result<Self, ::mer_core::architecture::InitError> {
+                config.try_init(device)
             }
 
             fn visit_parts<V: ::mer_core::architecture::PartVisitor<#backend>>(&self, visitor: &mut V) {

@@ -92,6 +92,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
                 cause.is::<ConfigError>()
                     || cause.is::<mer_datasets::DatasetError>()
                     || cause.is::<mer_core::text::TextError>()
+                    || cause.is::<mer_core::architecture::InitError>()
                     || matches!(
                         cause.downcast_ref::<StoreError>(),
                         Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))

@@ -93,6 +93,79 @@ fn frozen_encoder_counts_as_frozen() {
     );
 }
 
+#[test]
+fn lora_counts_adapters_as_the_only_trainable_encoder_weights() {
+    let trainable_of = |extra: &[&str]| {
+        let mut args = vec!["plan", "--json", "--set", "model.text.mode=lora"];
+        args.extend(extra.iter().flat_map(|e| ["--set", *e]));
+        let plan = json(&run(UNIMODAL, &args, &workspace()));
+        let rows = plan["params"]["rows"].as_array().unwrap().clone();
+        let text = rows.iter().find(|r| r["name"] == "text").unwrap().clone();
+        assert!(
+            plan["checkpoint_dir"]
+                .as_str()
+                .unwrap()
+                .contains("/lora--8/")
+        );
+        (
+            text["params"].as_u64().unwrap(),
+            text["trainable"].as_u64().unwrap(),
+        )
+    };
+    // The demo encoder: 2 layers of width 64, feed-forward 128. Rank 8 on query and value:
+    // 2 layers × 2 × (64·8 + 8·64).
+    let (params, trainable) = trainable_of(&[]);
+    assert_eq!(trainable, 2 * 2 * (64 * 8 + 8 * 64));
+    // Every linear layer: q, k, v, attention output (64→64), intermediate (64→128), output
+    // (128→64).
+    let (all_params, all) = trainable_of(&["model.text.lora.targets=[\"all-linear\"]"]);
+    assert_eq!(all, 2 * (4 * 1024 + 2 * (64 * 8 + 8 * 128)));
+    assert_eq!(all_params - all, params - trainable, "the base is the same");
+    // A regex over the whole path: the first layer's query only.
+    let (_, first) = trainable_of(&[r"model.text.lora.targets=['.*layer\.0\..*query']"]);
+    assert_eq!(first, 64 * 8 + 8 * 64);
+
+    // Targets that match nothing are bad input, named by key.
+    let out = run(
+        UNIMODAL,
+        &[
+            "plan",
+            "--set",
+            "model.text.mode=lora",
+            "--set",
+            "model.text.lora.targets=[\"nothing_here\"]",
+        ],
+        &workspace(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("model.text.lora.targets") && stderr.contains("match none"),
+        "{stderr}"
+    );
+    // LoRA settings without lora mode are refused.
+    let out = run(
+        UNIMODAL,
+        &["plan", "--set", "model.text.lora.r=4"],
+        &workspace(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set mode = \"lora\""));
+}
+
+#[test]
+fn mode_overlays_apply_to_the_demo() {
+    for (overlay, dir) in [("frozen", "/frozen--8/"), ("lora", "/lora--8/")] {
+        let file = format!("experiments/unimodal/{overlay}.toml");
+        let plan = json(&run(
+            UNIMODAL,
+            &["plan", "experiments/unimodal/demo.toml", &file, "--json"],
+            &workspace(),
+        ));
+        assert!(plan["checkpoint_dir"].as_str().unwrap().contains(dir));
+    }
+}
+
 /// Each kind of bad input exits 2 and says where.
 #[test]
 fn bad_configs_exit_2_with_their_location() {

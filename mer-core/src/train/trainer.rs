@@ -113,6 +113,8 @@ pub enum TrainError {
     NoData,
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Init(#[from] crate::architecture::InitError),
 }
 
 /// Everything that resuming needs besides the weights and the optimiser.
@@ -168,7 +170,7 @@ where
     let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
 
     B::seed(device, settings.seed);
-    let mut network = A::init(&run.model, device);
+    let mut network = A::try_init(&run.model, device)?;
     let mut optimizer = AdamWConfig::new()
         .with_epsilon(1e-8)
         .with_weight_decay(settings.weight_decay as f32)

@@ -8,6 +8,7 @@ mod csvfile;
 pub mod error;
 pub mod iemocap;
 pub mod labels;
+pub mod media;
 pub mod meld;
 pub mod prompt;
 pub mod split;

@@ -31,6 +31,37 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -
     result
 }
 
+/// Like [`write_with`] for writers that create the file themselves (FFmpeg's muxers): `fill`
+/// gets a temporary path beside `path`, which is synced and renamed to `path` when it succeeds
+/// and removed when it fails.
+pub fn write_via<E>(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), WriteViaError<E>> {
+    let dir = parent(path);
+    fs::create_dir_all(dir).map_err(WriteViaError::Io)?;
+    let temp = temp_path(path);
+    let result = fill(&temp).map_err(WriteViaError::Fill).and_then(|()| {
+        (|| {
+            File::open(&temp)?.sync_all()?;
+            fs::rename(&temp, path)?;
+            sync_dir(dir)
+        })()
+        .map_err(WriteViaError::Io)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Why [`write_via`] failed: the writer, or the sync and rename after it.
+#[derive(Debug)]
+pub enum WriteViaError<E> {
+    Fill(E),
+    Io(io::Error),
+}
+
 /// Points `link` at `target` (a relative path, as a symlink stores it), replacing any old link
 /// atomically.
 pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {

@@ -254,3 +254,62 @@ impl MeldTextFigures {
 pub fn work_dir(base: &Path, mode: &str) -> PathBuf {
     base.join(format!("meld-text-{mode}-{}", std::process::id()))
 }
+
+/// One clip's figures in `mer bench media`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipFigures {
+    pub file: String,
+    /// Frames in the clip.
+    pub frames: usize,
+    /// Mean milliseconds to sample 16 RGB frames.
+    pub ms_per_clip: f64,
+    /// Mean milliseconds to load the audio as 16 kHz mono (`None`: no audio stream).
+    pub audio_ms: Option<f64>,
+}
+
+/// Times 16-frame sampling (and audio loading) of every video in `dir`, `runs` times each after
+/// one warm-up.
+pub fn media(dir: &Path, runs: usize) -> anyhow::Result<Vec<ClipFigures>> {
+    use mer_datasets::media::{AudioOptions, load_audio, sample_frames};
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| {
+                ["mp4", "mkv", "avi", "mov", "webm"].contains(&&*e.to_string_lossy())
+            })
+        })
+        .collect();
+    clips.sort();
+    let mut out = Vec::new();
+    for clip in clips {
+        let frames = sample_frames(&clip, 16)?.total;
+        let started = Instant::now();
+        for _ in 0..runs {
+            sample_frames(&clip, 16)?;
+        }
+        let ms_per_clip = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        let audio_ms = match load_audio(&clip, &AudioOptions::default()) {
+            Ok(_) => {
+                let started = Instant::now();
+                for _ in 0..runs {
+                    load_audio(&clip, &AudioOptions::default())?;
+                }
+                Some(started.elapsed().as_secs_f64() * 1000.0 / runs as f64)
+            }
+            Err(mer_datasets::media::MediaError::NoStream { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        out.push(ClipFigures {
+            file: clip
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            frames,
+            ms_per_clip,
+            audio_ms,
+        });
+    }
+    Ok(out)
+}

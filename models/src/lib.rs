@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod encode;
 pub mod export;
+pub mod prep;
 pub mod report;
 pub mod text_data;
 pub mod unimodal;

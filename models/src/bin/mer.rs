@@ -87,10 +87,39 @@ enum Command {
         #[arg(long, global = true, default_value = "cache")]
         cache: PathBuf,
     },
+    /// Prepare a dataset's media: `mer prep meld --root DIR` writes 16 kHz mono FLAC audio of
+    /// every clip.
+    Prep {
+        #[command(subcommand)]
+        command: PrepCommand,
+    },
+    /// List the audio and video files a config's dataset refers to that are missing or cannot
+    /// be decoded, before a long run.
+    CheckDataset {
+        /// Config files, merged in order.
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+        /// Overrides: `--set data.root=/path/to/MELD`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
     /// Benchmarks (commands that print figures).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrepCommand {
+    /// `videos/{split}/dia{D}_utt{U}.mp4` (or MELD.Raw's folders) → `audios/{split}/….flac`.
+    Meld {
+        /// The MELD folder.
+        #[arg(long)]
+        root: PathBuf,
+        /// Clips converted at once (default: every core).
+        #[arg(long)]
+        workers: Option<usize>,
     },
 }
 
@@ -115,6 +144,18 @@ enum CacheCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Time sampling 16 RGB frames (and loading 16 kHz audio) of every video in a folder.
+    Media {
+        /// A folder of clips (mp4, mkv, avi, mov, webm).
+        #[arg(long)]
+        clips: PathBuf,
+        /// Timed runs per clip, after one warm-up.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Print one JSON object last: `{"clips": [{file, frames, ms_per_clip, audio_ms}]}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train the text model on MELD in one encoder mode; print dev scores, epoch times,
     /// encoder throughput and peak memory.
     MeldText {
@@ -218,7 +259,60 @@ fn main() -> ExitCode {
             println!("exported {} to {}", checkpoint.display(), dir.display());
             Ok(())
         }
+        Command::Prep {
+            command: PrepCommand::Meld { root, workers },
+        } => {
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let report = models::prep::prep_meld(&root, workers)?;
+            for (clip, why) in &report.broken {
+                println!("broken: {}: {why}", clip.display());
+            }
+            println!(
+                "{} converted, {} already done, {} broken, {} linked from MELD.Raw in {:.1}s ({:.1} clips/s)",
+                report.converted,
+                report.skipped,
+                report.broken.len(),
+                report.linked,
+                report.seconds,
+                report.converted as f64 / report.seconds.max(1e-9)
+            );
+            Ok(())
+        }
+        Command::CheckDataset { configs, overrides } => {
+            let raw = RawConfig::load(&configs, &overrides)?;
+            let problems = models::prep::check_dataset(&raw)?;
+            for p in &problems {
+                println!("{p}");
+            }
+            if problems.is_empty() {
+                println!("every audio and video file is there and decodes");
+                Ok(())
+            } else {
+                bail!("{} media problems", problems.len())
+            }
+        }
         Command::Cache { command, cache } => cache_command(command, &FeatureCache::new(cache, 0)),
+        Command::Bench {
+            command: BenchCommand::Media { clips, runs, json },
+        } => {
+            let figures = bench::media(&clips, runs.max(1))?;
+            println!(
+                "{:<28} {:>7} {:>12} {:>10}",
+                "clip", "frames", "16 frames ms", "audio ms"
+            );
+            for c in &figures {
+                let audio = c.audio_ms.map_or("–".to_owned(), |a| format!("{a:.1}"));
+                println!(
+                    "{:<28} {:>7} {:>12.1} {:>10}",
+                    c.file, c.frames, c.ms_per_clip, audio
+                );
+            }
+            if json {
+                println!("{}", serde_json::json!({ "clips": figures }));
+            }
+            Ok(())
+        }
         Command::Bench {
             command:
                 BenchCommand::MeldText {

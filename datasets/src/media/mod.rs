@@ -1,0 +1,52 @@
+//! Decoding audio and video with the system FFmpeg (through ffmpeg-next): any file FFmpeg reads
+//! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]).
+
+pub mod audio;
+pub mod video;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+pub use audio::{AudioOptions, load_audio};
+pub use video::{Frames, frame_indices, sample_frames, videomae_pixels};
+
+/// Why a media file could not be decoded. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("{}: cannot open: {message}", path.display())]
+    Open { path: PathBuf, message: String },
+    #[error("{}: has no {kind} stream", path.display())]
+    NoStream { path: PathBuf, kind: &'static str },
+    #[error("{}: cannot decode {kind}: {message}", path.display())]
+    Decode {
+        path: PathBuf,
+        kind: &'static str,
+        message: String,
+    },
+    #[error("{}: no {kind} could be decoded (empty or truncated)", path.display())]
+    Empty { path: PathBuf, kind: &'static str },
+}
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        ffmpeg_next::init().expect("FFmpeg initialises");
+        // Decoding problems are returned as errors naming the file; FFmpeg's own log lines
+        // would repeat them without the file name.
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+    });
+}
+
+fn open(path: &Path) -> Result<ffmpeg_next::format::context::Input, MediaError> {
+    init();
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(MediaError::Open {
+            path: path.to_owned(),
+            message: "the file is empty".into(),
+        });
+    }
+    ffmpeg_next::format::input(path).map_err(|e| MediaError::Open {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}

@@ -174,3 +174,60 @@ fn prep_converts_links_skips_broken_clips_and_resumes() {
         Some(2)
     );
 }
+
+#[test]
+fn check_dataset_lists_missing_and_undecodable_media() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("MELD");
+    let header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n";
+    let row = |n: usize, d: usize, u: usize| {
+        format!("{n},Hello there.,Ann,joy,positive,{d},{u},1,1,\"00:00:01,000\",\"00:00:02,000\"\n")
+    };
+    fs::create_dir_all(&root).unwrap();
+    fs::write(
+        root.join("train_sent_emo.csv"),
+        format!("{header}{}{}", row(1, 0, 0), row(2, 0, 1)),
+    )
+    .unwrap();
+    fs::write(
+        root.join("dev_sent_emo.csv"),
+        format!("{header}{}", row(1, 0, 0)),
+    )
+    .unwrap();
+    if !make_clip(&root.join("videos/train/dia0_utt0.mp4")) {
+        eprintln!("skipping: the `ffmpeg` tool cannot make test clips");
+        return;
+    }
+    make_clip(&root.join("videos/dev/dia0_utt0.mp4"));
+    fs::write(root.join("videos/train/dia0_utt1.mp4"), b"not a video").unwrap();
+    let prep = mer(&["prep", "meld", "--root", root.to_str().unwrap()], &[]);
+    assert!(prep.status.success());
+
+    let config = tmp.path().join("meld.toml");
+    let demo = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/unimodal/demo.toml"),
+    )
+    .unwrap();
+    fs::write(
+        &config,
+        demo.replace("dataset = \"demo\"", "dataset = \"meld\""),
+    )
+    .unwrap();
+    let set = format!("data.root={}", root.display());
+    let out = mer(
+        &["check-dataset", config.to_str().unwrap(), "--set", &set],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    // The broken clip: its video does not decode and its audio was never written.
+    assert!(
+        stdout.contains("videos/train/dia0_utt1.mp4: ") && stdout.contains("cannot open"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("audios/train/dia0_utt1.flac: missing"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+}

@@ -1,13 +1,16 @@
 //! Decoding audio and video with the system FFmpeg (through ffmpeg-next): any file FFmpeg reads
-//! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]).
+//! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]), decoded on
+//! worker threads ahead of the model ([`prefetch`]).
 
 pub mod audio;
+pub mod prefetch;
 pub mod video;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 pub use audio::{AudioOptions, load_audio};
+pub use prefetch::{Prefetch, prefetch};
 pub use video::{Frames, frame_indices, sample_frames, videomae_pixels};
 
 /// Why a media file could not be decoded. Every variant names the file.

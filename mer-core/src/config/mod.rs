@@ -129,6 +129,28 @@ mod tests {
     }
 
     #[test]
+    fn an_inline_table_override_merges_like_a_table() {
+        let root = load(
+            &[("a.toml", "[fusion]\nlayers = 2\nalpha = 0.1\n")],
+            &["fusion={ alpha = 0.7, style = \"cross-attention\" }"],
+        )
+        .unwrap();
+        assert_eq!(root.fusion.layers, 2, "kept from a.toml");
+        assert_eq!(root.fusion.alpha, 0.7);
+        assert_eq!(root.fusion.style, Style::CrossAttention);
+        let unknown = load(
+            &[("a.toml", "[fusion]\nlayers = 2\n")],
+            &["fusion={ beta = 1 }"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unknown.contains("fusion.beta") && unknown.contains("--set"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
     fn overrides_apply_after_files_and_parse_as_toml_or_string() {
         let root = load(
             &[("a.toml", "[fusion]\nlayers = 2\n")],

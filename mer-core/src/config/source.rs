@@ -187,26 +187,26 @@ impl RawConfig {
         }
         // `--set data.root=../meld` should not need TOML quotes: what is not a TOML value is a
         // string.
-        let value = match DeValue::parse(text.trim()) {
-            Ok(parsed) if !matches!(parsed.get_ref(), DeValue::Table(_)) => {
-                to_toml(parsed.get_ref())
-            }
-            _ => toml::Value::String(text.to_owned()),
-        };
         let origin = Origin::Override {
             arg: Arc::from(arg),
+        };
+        // An inline table (`--set 'model.text.lora={ r = 4 }'`) merges like a table in a file.
+        let node = match DeValue::parse(text.trim()) {
+            Ok(parsed) => match parsed.get_ref() {
+                DeValue::Table(table) => Node::Table(convert_table(table, &|_| origin.clone())),
+                other => Node::Value(to_toml(other)),
+            },
+            Err(_) => Node::Value(toml::Value::String(text.to_owned())),
         };
         let mut table = &mut self.root;
         for (depth, segment) in path.iter().enumerate() {
             if depth + 1 == path.len() {
-                table.insert(
-                    segment.to_string(),
-                    Entry {
-                        node: Node::Value(value),
-                        key_origin: origin.clone(),
-                        value_origin: origin,
-                    },
-                );
+                let entry = Entry {
+                    node,
+                    key_origin: origin.clone(),
+                    value_origin: origin,
+                };
+                merge_tables(table, BTreeMap::from([(segment.to_string(), entry)]));
                 return Ok(());
             }
             let entry = table.entry(segment.to_string()).or_insert_with(|| Entry {

@@ -170,9 +170,10 @@ enum BenchCommand {
         /// Epochs (default: 10 frozen, 1 otherwise).
         #[arg(long)]
         epochs: Option<usize>,
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        /// Learning rate (default: 1e-3 frozen, 1e-3 lora, 5e-5 trainable).
+        /// Batch size (default: 64 frozen, 16 otherwise).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Learning rate (default: 2e-3 frozen, 1e-3 lora, 5e-5 trainable).
         #[arg(long)]
         learning_rate: Option<f64>,
         /// Where checkpoints (and a fresh cache) go.

@@ -143,6 +143,7 @@ fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
     }
     let raw = args.load(Some(builtin()))?;
     let (run, config_toml) = resolve(&raw)?;
+    cli::tune_cpu_threads(&run.model.encoders());
     let (data, labels) = text_data::load(&run.data, &run.model.text.config)?;
     check_classes(&raw, &run, &labels)?;
     eprintln!(

@@ -260,10 +260,15 @@ impl Features {
     pub fn gather(&self, indices: &[usize]) -> Vec<f32> {
         let mut out = Vec::with_capacity(indices.len() * self.dim);
         let mut memory = self.memory.lock().expect("memory layer lock");
+        // The memory layer is asked once per run of rows from one shard, not once per row.
+        let mut current: Option<(usize, Option<Arc<Vec<f32>>>)> = None;
         for &i in indices {
-            let (shard, row) = self.locations[i];
-            let shard = &self.shards[shard];
-            match memory.get(shard) {
+            let (s, row) = self.locations[i];
+            let shard = &self.shards[s];
+            if current.as_ref().is_none_or(|(c, _)| *c != s) {
+                current = Some((s, memory.get(shard)));
+            }
+            match current.as_ref().and_then(|(_, all)| all.as_ref()) {
                 Some(all) => out.extend_from_slice(&all[row * self.dim..(row + 1) * self.dim]),
                 None => shard.row(row, &mut out),
             }
@@ -688,4 +693,58 @@ fn append_line(path: &Path, line: &str) -> Result<(), CacheError> {
         .map_err(io_at(path))?;
     file.write_all(format!("{line}\n").as_bytes())
         .map_err(io_at(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(name: &str) -> FeatureIdentity {
+        FeatureIdentity::new(serde_json::json!({ "encoder": name }))
+    }
+
+    /// Row `i` of `name`'s features: distinct values to check what comes back.
+    fn rows(name: &str, keys: &[usize]) -> Vec<Vec<f32>> {
+        let base = name.len() as f32 * 1000.0;
+        keys.iter()
+            .map(|&i| (0..8).map(|j| base + i as f32 + j as f32 / 10.0).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_memory_layer_keeps_to_its_budget_and_reads_fall_back_to_the_maps() {
+        let tmp = tempfile::tempdir().unwrap();
+        // 100 rows × 8 floats = 3,200 bytes per shard: room for one shard, not two.
+        let cache = FeatureCache::new(tmp.path(), 4000);
+        let keys: Vec<Key> = (0..100u32).map(|i| key_of(&i.to_le_bytes())).collect();
+        let a = cache
+            .features(&identity("a"), "train", &keys, |idx| {
+                Ok::<_, CacheError>(rows("a", idx))
+            })
+            .unwrap();
+        let bb = cache
+            .features(&identity("bb"), "train", &keys, |idx| {
+                Ok::<_, CacheError>(rows("bb", idx))
+            })
+            .unwrap();
+        for round in 0..3 {
+            for (features, name) in [(&a, "a"), (&bb, "bb")] {
+                let got = features.gather(&[7, 99, round]);
+                let want: Vec<f32> = rows(name, &[7, 99, round]).concat();
+                assert_eq!(got, want);
+                let used = cache.memory.lock().unwrap().used;
+                assert!(used <= 4000, "{used} bytes held");
+            }
+        }
+        // No budget at all: every read comes from the memory maps.
+        let none = FeatureCache::new(tmp.path(), 0);
+        let again = none
+            .features(&identity("a"), "train", &keys, |_| {
+                Err::<Vec<Vec<f32>>, _>(CacheError::Compute("nothing to compute".into()))
+            })
+            .unwrap();
+        assert_eq!(again.gather(&[3]), rows("a", &[3]).concat());
+        assert_eq!(none.memory.lock().unwrap().used, 0);
+        assert_eq!(none.stats().hits, 100);
+    }
 }

@@ -10,6 +10,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Shape, Tensor};
 use regex::Regex;
 
+use crate::nn::linear::LORA_SETTINGS;
 use crate::schema::Problem;
 
 /// Where adapters go and how they scale.
@@ -132,6 +133,7 @@ pub fn inject<B: Backend, M: Module<B>>(
         path: Vec::new(),
         adapted: Vec::new(),
         layers: Vec::new(),
+        weight: None,
     };
     let module = module.map(&mut injector);
     if injector.adapted.is_empty() {
@@ -153,10 +155,12 @@ struct Injector<'a> {
     path: Vec<String>,
     adapted: Vec<String>,
     layers: Vec<String>,
+    /// The last layer weight seen, [in, out]: its adapter comes right after it.
+    weight: Option<(String, [usize; 2])>,
 }
 
 impl Injector<'_> {
-    /// The layer path when the parameter being mapped is one of an adapter's (`….lora.a`).
+    /// The layer path and tensor name when the parameter being mapped is an adapter's.
     fn adapter_of(&self) -> Option<(String, String)> {
         let n = self.path.len();
         (n >= 3 && self.path[n - 2] == SEGMENT)
@@ -175,39 +179,46 @@ impl<B: Backend> ModuleMapper<B> for Injector<'_> {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let Some((layer, which)) = self.adapter_of() else {
+            if D == 2 && self.path.last().is_some_and(|p| p == "weight") {
+                let dims = param.shape();
+                let layer = self.path[..self.path.len() - 1].join(".");
+                self.weight = Some((layer, [dims[0], dims[1]]));
+            }
             return param.set_require_grad(false);
         };
-        if which == "a" {
+        if which == "settings" {
             self.layers.push(layer.clone());
         }
+        let size = match &self.weight {
+            Some((weight_of, size)) if *weight_of == layer => *size,
+            _ => return param,
+        };
         if !self.targets.matches(&layer) {
             return param;
         }
-        let tensor = param.val();
-        let device = tensor.device();
-        let dims = tensor.dims();
+        let device = param.val().device();
         let r = self.config.r;
         let value: Tensor<B, D> = match which.as_str() {
-            "a" => {
+            "settings" => {
                 self.adapted.push(layer);
-                // PEFT's default: Kaiming-uniform with a = √5, i.e. U(±1/√in).
-                let bound = 1.0 / (dims[0] as f64).sqrt();
-                Tensor::random(
-                    Shape::from(vec![dims[0], r]),
-                    Distribution::Uniform(-bound, bound),
-                    &device,
-                )
-            }
-            "b" => Tensor::zeros(Shape::from(vec![r, dims[D - 1]]), &device),
-            _ => {
                 let scale = self.config.alpha / r as f64;
                 let settings = Tensor::<B, 1>::from_floats(
                     [scale as f32, self.config.dropout as f32],
                     &device,
                 );
-                return Param::from_tensor(settings.reshape(Shape::from(vec![2])))
+                return Param::from_tensor(settings.reshape(Shape::from(vec![LORA_SETTINGS])))
                     .set_require_grad(false);
             }
+            "a" => {
+                // PEFT's default: Kaiming-uniform with a = √5, i.e. U(±1/√in).
+                let bound = 1.0 / (size[0] as f64).sqrt();
+                Tensor::random(
+                    Shape::from(vec![size[0], r]),
+                    Distribution::Uniform(-bound, bound),
+                    &device,
+                )
+            }
+            _ => Tensor::zeros(Shape::from(vec![r, size[1]]), &device),
         };
         Param::from_tensor(value)
     }
@@ -217,6 +228,7 @@ impl<B: Backend> ModuleMapper<B> for Injector<'_> {
 pub fn adapters<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, usize)> {
     struct Find {
         path: Vec<String>,
+        active: bool,
         found: Vec<(String, usize)>,
     }
     impl<B: Backend> ModuleVisitor<B> for Find {
@@ -228,16 +240,22 @@ pub fn adapters<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, usize)> {
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
             let n = self.path.len();
-            if n >= 3 && self.path[n - 2] == SEGMENT && self.path[n - 1] == "a" {
-                let rank = param.shape()[D - 1];
-                if rank > 0 {
-                    self.found.push((self.path[..n - 2].join("."), rank));
+            if n < 3 || self.path[n - 2] != SEGMENT {
+                return;
+            }
+            match self.path[n - 1].as_str() {
+                "settings" => self.active = param.shape()[0] == LORA_SETTINGS,
+                "a" if self.active => {
+                    self.found
+                        .push((self.path[..n - 2].join("."), param.shape()[D - 1]));
                 }
+                _ => {}
             }
         }
     }
     let mut find = Find {
         path: Vec::new(),
+        active: false,
         found: Vec::new(),
     };
     module.visit(&mut find);
@@ -261,8 +279,8 @@ fn collect_deltas<B: Backend, M: Module<B>>(
 ) -> std::collections::HashMap<String, Tensor<B, 2>> {
     struct Collect<B: Backend> {
         path: Vec<String>,
+        scale: Option<f64>,
         a: Option<Tensor<B, 2>>,
-        b: Option<Tensor<B, 2>>,
         out: std::collections::HashMap<String, Tensor<B, 2>>,
     }
     impl<B: Backend> ModuleVisitor<B> for Collect<B> {
@@ -277,31 +295,33 @@ fn collect_deltas<B: Backend, M: Module<B>>(
             if n < 3 || self.path[n - 2] != SEGMENT {
                 return;
             }
-            let value = param.val();
-            if value.shape().num_elements() == 0 {
-                return;
-            }
             let as_2d = |t: Tensor<B, D>| {
                 let dims = t.dims();
                 t.reshape([dims[0], dims[D - 1]])
             };
             match self.path[n - 1].as_str() {
-                "a" => self.a = Some(as_2d(value)),
-                "b" => self.b = Some(as_2d(value)),
-                _ => {
-                    let scale: f32 = value.into_data().convert::<f32>().to_vec().unwrap()[0];
-                    if let (Some(a), Some(b)) = (self.a.take(), self.b.take()) {
-                        let delta = a.matmul(b).mul_scalar(f64::from(scale));
+                "settings" => {
+                    self.scale = (param.shape()[0] == LORA_SETTINGS).then(|| {
+                        let values: Vec<f32> =
+                            param.val().into_data().convert::<f32>().to_vec().unwrap();
+                        f64::from(values[0])
+                    });
+                }
+                "a" if self.scale.is_some() => self.a = Some(as_2d(param.val())),
+                "b" => {
+                    if let (Some(scale), Some(a)) = (self.scale.take(), self.a.take()) {
+                        let delta = a.matmul(as_2d(param.val())).mul_scalar(scale);
                         self.out.insert(self.path[..n - 2].join("."), delta);
                     }
                 }
+                _ => {}
             }
         }
     }
     let mut collect = Collect {
         path: Vec::new(),
+        scale: None,
         a: None,
-        b: None,
         out: Default::default(),
     };
     module.visit(&mut collect);
@@ -338,15 +358,9 @@ impl<B: Backend> ModuleMapper<B> for Merger<B> {
             return Param::from_tensor(merged).set_require_grad(false);
         }
         if n >= 3 && self.path[n - 2] == SEGMENT {
-            let value = param.val();
-            let device = value.device();
-            let mut dims = value.dims().to_vec();
-            match last {
-                "a" => dims[D - 1] = 0,
-                "b" => dims[0] = 0,
-                _ => dims = vec![0],
-            }
-            return Param::from_tensor(Tensor::zeros(Shape::from(dims), &device))
+            // Back to the stand-ins of a layer without an adapter.
+            let device = param.val().device();
+            return Param::from_tensor(Tensor::zeros(Shape::from(vec![1; D]), &device))
                 .set_require_grad(false);
         }
         param

@@ -106,12 +106,15 @@ impl ParamTable {
 }
 
 /// (parameters, trainable parameters) of a module. Integer and boolean tensors never train; a
-/// LoRA adapter's settings (its scale and dropout) are not weights and are not counted.
+/// LoRA adapter's settings (its scale and dropout), and the stand-ins of layers without one, are
+/// not weights and are not counted.
 pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
     struct Counter {
         total: usize,
         trainable: usize,
         path: Vec<String>,
+        /// Whether the adapter being visited is injected (its settings come first).
+        adapter: bool,
     }
     impl<B: Backend> ModuleVisitor<B> for Counter {
         fn enter_module(&mut self, name: &str, _: &str) {
@@ -121,11 +124,15 @@ pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            if self
-                .path
-                .ends_with(&[crate::lora::SEGMENT.to_owned(), "settings".to_owned()])
-            {
-                return;
+            let n = self.path.len();
+            if n >= 2 && self.path[n - 2] == crate::lora::SEGMENT {
+                if self.path[n - 1] == "settings" {
+                    self.adapter = param.shape()[0] == crate::nn::linear::LORA_SETTINGS;
+                    return;
+                }
+                if !self.adapter {
+                    return;
+                }
             }
             let n = param.lazy_shape().num_elements();
             self.total += n;
@@ -144,6 +151,7 @@ pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
         total: 0,
         trainable: 0,
         path: Vec::new(),
+        adapter: false,
     };
     module.visit(&mut counter);
     (counter.total, counter.trainable)

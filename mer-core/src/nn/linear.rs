@@ -1,9 +1,10 @@
 //! mer's linear layer: Burn's, computed as one matrix product over all leading dimensions, with
 //! room for a LoRA adapter.
 //!
-//! Every layer carries its adapter's tensors. Without LoRA they are empty ([in, 0], [0, out]),
-//! so an adapter can be injected later by mapping parameters alone ([`crate::lora`]): Burn's
-//! module mappers replace tensors but cannot add fields.
+//! Every layer carries its adapter's tensors. Without LoRA they are 1-element stand-ins
+//! (`settings` of one value; real adapters have two), so an adapter can be injected later by
+//! mapping parameters alone ([`crate::lora`]): Burn's module mappers replace tensors but cannot
+//! add fields. (Empty tensors would do, but GPU backends refuse zero-sized launches.)
 
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, LinearConfig as BurnLinearConfig};
@@ -29,7 +30,7 @@ impl LinearConfig {
         Linear {
             weight,
             bias,
-            lora: Lora::empty(self.input, self.output, device),
+            lora: Lora::empty(device),
         }
     }
 }
@@ -50,32 +51,45 @@ pub struct Linear<B: Backend> {
 /// A low-rank update of a linear layer (Hu et al., 2021).
 #[derive(Module, Debug)]
 pub struct Lora<B: Backend> {
-    /// [in, r]: random at injection.
+    /// [scale, dropout] (`alpha / r` and the dropout before `A`), or [0] without an adapter.
+    /// Kept as a frozen tensor so a checkpoint carries its own scaling; first, so a visitor
+    /// knows whether `a` and `b` are real before it sees them.
+    pub settings: Param<Tensor<B, 1>>,
+    /// [in, r]: random at injection ([1, 1] stand-in without an adapter).
     pub a: Param<Tensor<B, 2>>,
     /// [r, out]: zero at injection, so the layer starts as the base layer.
     pub b: Param<Tensor<B, 2>>,
-    /// [scale, dropout] (`alpha / r` and the dropout before `A`), or [] without an adapter. Kept
-    /// as a frozen tensor so a checkpoint carries its own scaling.
-    pub settings: Param<Tensor<B, 1>>,
 }
 
+/// Elements of `settings` when an adapter is injected.
+pub const LORA_SETTINGS: usize = 2;
+
 impl<B: Backend> Lora<B> {
-    fn empty(input: usize, output: usize, device: &B::Device) -> Self {
+    fn empty(device: &B::Device) -> Self {
         Lora {
-            a: Param::from_tensor(Tensor::zeros([input, 0], device)).set_require_grad(false),
-            b: Param::from_tensor(Tensor::zeros([0, output], device)).set_require_grad(false),
-            settings: Param::from_tensor(Tensor::zeros([0], device)).set_require_grad(false),
+            settings: Param::from_tensor(Tensor::zeros([1], device)).set_require_grad(false),
+            a: Param::from_tensor(Tensor::zeros([1, 1], device)).set_require_grad(false),
+            b: Param::from_tensor(Tensor::zeros([1, 1], device)).set_require_grad(false),
         }
+    }
+
+    /// Whether an adapter is injected (read from shapes: no device round trip).
+    pub fn is_active(&self) -> bool {
+        self.settings.shape()[0] == LORA_SETTINGS
     }
 
     /// The adapter's rank; 0 when there is none.
     pub fn rank(&self) -> usize {
-        self.a.shape().dims::<2>()[1]
+        if self.is_active() {
+            self.a.shape()[1]
+        } else {
+            0
+        }
     }
 
     /// `(scale, dropout)`, when an adapter is injected.
     pub fn settings(&self) -> Option<(f64, f64)> {
-        if self.rank() == 0 {
+        if !self.is_active() {
             return None;
         }
         let values: Vec<f32> = self

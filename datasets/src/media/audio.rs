@@ -9,7 +9,7 @@ use ffmpeg_next::media::Type;
 use ffmpeg_next::software::resampling;
 use ffmpeg_next::util::frame;
 
-use super::{MediaError, open};
+use super::{MediaError, Opened, open_stream};
 
 /// Which end of a long recording is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,21 +92,18 @@ pub fn normalize(samples: &mut [f32]) {
 
 /// Every sample of the best audio stream at `rate`, channels averaged.
 pub fn decode_mono(path: &Path, rate: u32) -> Result<Vec<f32>, MediaError> {
-    let mut input = open(path)?;
-    let stream = input
-        .streams()
-        .best(Type::Audio)
-        .ok_or_else(|| MediaError::NoStream {
-            path: path.to_owned(),
-            kind: "audio",
-        })?;
-    let index = stream.index();
+    let Opened {
+        mut input,
+        index,
+        parameters,
+        ..
+    } = open_stream(path, Type::Audio, "audio")?;
     let fail = |message: String| MediaError::Decode {
         path: path.to_owned(),
         kind: "audio",
         message,
     };
-    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+    let context = ffmpeg_next::codec::context::Context::from_parameters(parameters)
         .map_err(|e| fail(e.to_string()))?;
     let mut decoder = context.decoder().audio().map_err(|e| fail(e.to_string()))?;
 

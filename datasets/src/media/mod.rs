@@ -53,3 +53,35 @@ fn open(path: &Path) -> Result<ffmpeg_next::format::context::Input, MediaError> 
         message: e.to_string(),
     })
 }
+
+/// A media file opened at its best stream of `medium`.
+struct Opened {
+    input: ffmpeg_next::format::context::Input,
+    index: usize,
+    parameters: ffmpeg_next::codec::Parameters,
+    /// Frames the container announces (0 when it does not say).
+    frames: i64,
+}
+
+/// Opens `path` at its best `medium` stream (`kind` names it in errors).
+fn open_stream(
+    path: &Path,
+    medium: ffmpeg_next::media::Type,
+    kind: &'static str,
+) -> Result<Opened, MediaError> {
+    let input = open(path)?;
+    let stream = input
+        .streams()
+        .best(medium)
+        .ok_or_else(|| MediaError::NoStream {
+            path: path.to_owned(),
+            kind,
+        })?;
+    let (index, parameters, frames) = (stream.index(), stream.parameters(), stream.frames());
+    Ok(Opened {
+        input,
+        index,
+        parameters,
+        frames,
+    })
+}

@@ -8,7 +8,7 @@ use ffmpeg_next::media::Type;
 use ffmpeg_next::software::scaling::{context::Context as Scaler, flag::Flags};
 use ffmpeg_next::util::frame::video::Video;
 
-use super::{MediaError, open};
+use super::{MediaError, Opened, open_stream};
 
 /// Sampled frames: `count` RGB frames of `height × width`, row-major, `[N, H, W, 3]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,22 +52,18 @@ pub fn frame_indices(total: usize, n: usize) -> Vec<usize> {
 /// presentation time, and a packet no other frame refers to (`nal_ref_idc = 0`) is not decoded
 /// at all unless its frame is one of the N.
 pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
-    let mut input = open(path)?;
-    let stream = input
-        .streams()
-        .best(Type::Video)
-        .ok_or_else(|| MediaError::NoStream {
-            path: path.to_owned(),
-            kind: "video",
-        })?;
-    let index = stream.index();
-    let announced = usize::try_from(stream.frames()).unwrap_or(0);
+    let Opened {
+        mut input,
+        index,
+        parameters,
+        frames,
+    } = open_stream(path, Type::Video, "video")?;
+    let announced = usize::try_from(frames).unwrap_or(0);
     let fail = |message: String| MediaError::Decode {
         path: path.to_owned(),
         kind: "video",
         message,
     };
-    let parameters = stream.parameters();
     let avcc = is_avcc_h264(&parameters);
     let mut context = ffmpeg_next::codec::context::Context::from_parameters(parameters)
         .map_err(|e| fail(e.to_string()))?;
@@ -281,26 +277,20 @@ fn is_disposable_avcc(data: &[u8]) -> bool {
 
 /// Frames of the best video stream, counted by decoding (for containers that do not say).
 fn count_frames(path: &Path) -> Result<usize, MediaError> {
-    let mut input = open(path)?;
-    let stream = input
-        .streams()
-        .best(Type::Video)
-        .ok_or_else(|| MediaError::NoStream {
-            path: path.to_owned(),
-            kind: "video",
-        })?;
-    let index = stream.index();
-    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| MediaError::Decode {
-            path: path.to_owned(),
-            kind: "video",
-            message: e.to_string(),
-        })?;
-    let mut decoder = context.decoder().video().map_err(|e| MediaError::Decode {
+    let Opened {
+        mut input,
+        index,
+        parameters,
+        ..
+    } = open_stream(path, Type::Video, "video")?;
+    let fail = |e: ffmpeg_next::Error| MediaError::Decode {
         path: path.to_owned(),
         kind: "video",
         message: e.to_string(),
-    })?;
+    };
+    let context =
+        ffmpeg_next::codec::context::Context::from_parameters(parameters).map_err(fail)?;
+    let mut decoder = context.decoder().video().map_err(fail)?;
     let mut frame = Video::empty();
     let mut count = 0;
     for (stream, packet) in input.packets() {

@@ -101,12 +101,6 @@ impl<B: Backend> Lora<B> {
             .ok()?;
         Some((f64::from(values[0]), f64::from(values[1])))
     }
-
-    /// `scale · A B` [in, out]: what merging adds to the base weight.
-    pub fn delta(&self) -> Option<Tensor<B, 2>> {
-        let (scale, _) = self.settings()?;
-        Some(self.a.val().matmul(self.b.val()).mul_scalar(scale))
-    }
 }
 
 impl<B: Backend> Linear<B> {

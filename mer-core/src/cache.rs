@@ -518,17 +518,7 @@ impl FeatureCache {
 
     /// Rewrites a split folder's index from the shards there.
     fn write_index(&self, dir: &Path) -> Result<(), CacheError> {
-        let mut shards = Vec::new();
-        for path in shard_files(dir)? {
-            if let Ok(shard) = Shard::open(&path) {
-                shards.push(ShardInfo {
-                    file: file_name(&path),
-                    rows: shard.rows,
-                    dim: shard.dim,
-                    bytes: shard.map.len() as u64,
-                });
-            }
-        }
+        let shards = shard_infos(dir)?;
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "shards": shards }))
             .expect("index serialises");
         let path = dir.join(INDEX);
@@ -545,17 +535,7 @@ impl FeatureCache {
                 .and_then(|b| serde_json::from_slice::<FeatureIdentity>(&b).ok())
                 .map_or(serde_json::Value::Null, |i| i.description);
             for split_dir in sub_dirs(&identity_dir)? {
-                let mut shards = Vec::new();
-                for path in shard_files(&split_dir)? {
-                    let bytes = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    let (rows, dim) = shard_shape(&path).unwrap_or((0, 0));
-                    shards.push(ShardInfo {
-                        file: file_name(&path),
-                        rows,
-                        dim,
-                        bytes,
-                    });
-                }
+                let shards = shard_infos(&split_dir)?;
                 let (mut hits, mut computed) = (0, 0);
                 if let Ok(text) = fs::read_to_string(split_dir.join(HITS)) {
                     for line in text.lines() {
@@ -622,6 +602,19 @@ fn file_name(path: &Path) -> String {
 }
 
 fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
+    entries(dir, |entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+}
+
+/// Shard files of a split folder, in name order (temporary files skipped).
+fn shard_files(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
+    entries(dir, |entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|e| e == SHARD_EXT) && !atomic::is_temp(&file_name(&path))
+    })
+}
+
+/// The entries of `dir` that `keep` accepts, in name order; a missing folder has none.
+fn entries(dir: &Path, keep: impl Fn(&fs::DirEntry) -> bool) -> Result<Vec<PathBuf>, CacheError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -630,7 +623,7 @@ fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_at(dir))?;
-        if entry.file_type().map_err(io_at(dir))?.is_dir() {
+        if keep(&entry) {
             out.push(entry.path());
         }
     }
@@ -638,22 +631,21 @@ fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
     Ok(out)
 }
 
-/// Shard files of a split folder, in name order (temporary files skipped).
-fn shard_files(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_at(dir)(e)),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(io_at(dir))?.path();
-        if path.extension().is_some_and(|e| e == SHARD_EXT) && !atomic::is_temp(&file_name(&path)) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
+/// What the index and `mer cache ls` say of a split folder's shards, read from their headers
+/// (checking checksums is `verify`'s job, not every write's).
+fn shard_infos(dir: &Path) -> Result<Vec<ShardInfo>, CacheError> {
+    Ok(shard_files(dir)?
+        .into_iter()
+        .map(|path| {
+            let (rows, dim) = shard_shape(&path).unwrap_or((0, 0));
+            ShardInfo {
+                file: file_name(&path),
+                rows,
+                dim,
+                bytes: fs::metadata(&path).map_or(0, |m| m.len()),
+            }
+        })
+        .collect())
 }
 
 /// A shard's (rows, dim) from its header alone.

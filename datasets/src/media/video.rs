@@ -99,10 +99,12 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
 
     // OpenCV converts with SWS_BICUBIC; the same flags give the same colours.
     let mut scaler: Option<Scaler> = None;
-    let mut chosen: Vec<Option<Vec<u8>>> = vec![None; total];
-    let mut found = 0usize;
-    let mut counted = 0usize;
-    let mut last_rgb: Option<(usize, Vec<u8>)> = None;
+    let mut picked = Picked {
+        chosen: vec![None; total],
+        found: 0,
+        counted: 0,
+        last_rgb: None,
+    };
     let mut decoded = Video::empty();
     let mut convert = |decoded: &Video| -> Result<Vec<u8>, MediaError> {
         let scaler = match &mut scaler {
@@ -132,31 +134,26 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
         Ok(bytes)
     };
     let distinct_wanted = is_wanted.iter().filter(|&&w| w).count();
-    let mut take = |decoded: &Video,
-                    chosen: &mut Vec<Option<Vec<u8>>>,
-                    found: &mut usize,
-                    counted: &mut usize,
-                    last_rgb: &mut Option<(usize, Vec<u8>)>|
-     -> Result<(), MediaError> {
+    let mut take = |decoded: &Video, p: &mut Picked| -> Result<(), MediaError> {
         let frame_index = match &display {
             Some(order) => decoded
                 .timestamp()
                 .or(decoded.pts())
                 .and_then(|t| order.get(&t).copied())
-                .unwrap_or(*counted),
-            None => *counted,
+                .unwrap_or(p.counted),
+            None => p.counted,
         };
-        *counted += 1;
-        if frame_index < total && is_wanted[frame_index] && chosen[frame_index].is_none() {
+        p.counted += 1;
+        if frame_index < total && is_wanted[frame_index] && p.chosen[frame_index].is_none() {
             let bytes = convert(decoded)?;
-            chosen[frame_index] = Some(bytes.clone());
-            *found += 1;
-            *last_rgb = Some((frame_index, bytes));
+            p.chosen[frame_index] = Some(bytes.clone());
+            p.found += 1;
+            p.last_rgb = Some((frame_index, bytes));
         } else if frame_index >= last_wanted
-            && last_rgb.as_ref().is_none_or(|(i, _)| frame_index > *i)
+            && p.last_rgb.as_ref().is_none_or(|(i, _)| frame_index > *i)
         {
             // Past the last wanted frame: kept as the stand-in for frames the clip lacks.
-            *last_rgb = Some((frame_index, convert(decoded)?));
+            p.last_rgb = Some((frame_index, convert(decoded)?));
         }
         Ok(())
     };
@@ -177,31 +174,19 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
             break;
         }
         while decoder.receive_frame(&mut decoded).is_ok() {
-            take(
-                &decoded,
-                &mut chosen,
-                &mut found,
-                &mut counted,
-                &mut last_rgb,
-            )?;
-            if found == distinct_wanted {
+            take(&decoded, &mut picked)?;
+            if picked.found == distinct_wanted {
                 break 'packets;
             }
         }
     }
-    if found < distinct_wanted {
+    if picked.found < distinct_wanted {
         let _ = decoder.send_eof();
         while decoder.receive_frame(&mut decoded).is_ok() {
-            take(
-                &decoded,
-                &mut chosen,
-                &mut found,
-                &mut counted,
-                &mut last_rgb,
-            )?;
+            take(&decoded, &mut picked)?;
         }
     }
-    let Some((last_index, last)) = last_rgb else {
+    let Some((last_index, last)) = picked.last_rgb else {
         return Err(MediaError::Empty {
             path: path.to_owned(),
             kind: "video frames",
@@ -210,7 +195,7 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
     let mut data = Vec::with_capacity(wanted.len() * width * height * 3);
     let mut indices = Vec::with_capacity(wanted.len());
     for &i in &wanted {
-        match &chosen[i] {
+        match &picked.chosen[i] {
             Some(bytes) => {
                 data.extend_from_slice(bytes);
                 indices.push(i);
@@ -273,6 +258,18 @@ fn is_disposable_avcc(data: &[u8]) -> bool {
         at += 4 + len;
     }
     slices > 0
+}
+
+/// What decoding has kept so far.
+struct Picked {
+    /// The RGB bytes of each wanted frame index, once decoded.
+    chosen: Vec<Option<Vec<u8>>>,
+    /// Wanted frames decoded.
+    found: usize,
+    /// Frames the decoder has output.
+    counted: usize,
+    /// The latest converted frame: the stand-in for frames the clip lacks.
+    last_rgb: Option<(usize, Vec<u8>)>,
 }
 
 /// Frames of the best video stream, counted by decoding (for containers that do not say).

@@ -49,6 +49,13 @@ pub fn is_adapter_path(path: &str) -> bool {
     path.contains(&format!(".{SEGMENT}.")) || path.starts_with(&format!("{SEGMENT}."))
 }
 
+/// The layer and the tensor (`a`, `b` or `settings`) when a module path names an adapter
+/// tensor: `[…, "query", "lora", "a"]` → (`….query`, `a`).
+pub fn adapter_part(path: &[String]) -> Option<(String, &str)> {
+    let n = path.len();
+    (n >= 2 && path[n - 2] == SEGMENT).then(|| (path[..n - 2].join("."), path[n - 1].as_str()))
+}
+
 impl LoraConfig {
     fn check_settings(&self) -> Result<(), Problem> {
         if self.r == 0 {
@@ -159,15 +166,6 @@ struct Injector<'a> {
     weight: Option<(String, [usize; 2])>,
 }
 
-impl Injector<'_> {
-    /// The layer path and tensor name when the parameter being mapped is an adapter's.
-    fn adapter_of(&self) -> Option<(String, String)> {
-        let n = self.path.len();
-        (n >= 3 && self.path[n - 2] == SEGMENT)
-            .then(|| (self.path[..n - 2].join("."), self.path[n - 1].clone()))
-    }
-}
-
 impl<B: Backend> ModuleMapper<B> for Injector<'_> {
     fn enter_module(&mut self, name: &str, _: &str) {
         self.path.push(name.to_owned());
@@ -178,7 +176,8 @@ impl<B: Backend> ModuleMapper<B> for Injector<'_> {
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let Some((layer, which)) = self.adapter_of() else {
+        let adapter = adapter_part(&self.path).map(|(layer, which)| (layer, which.to_owned()));
+        let Some((layer, which)) = adapter else {
             if D == 2 && self.path.last().is_some_and(|p| p == "weight") {
                 let dims = param.shape();
                 let layer = self.path[..self.path.len() - 1].join(".");
@@ -239,16 +238,9 @@ pub fn adapters<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, usize)> {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let n = self.path.len();
-            if n < 3 || self.path[n - 2] != SEGMENT {
-                return;
-            }
-            match self.path[n - 1].as_str() {
-                "settings" => self.active = param.shape()[0] == LORA_SETTINGS,
-                "a" if self.active => {
-                    self.found
-                        .push((self.path[..n - 2].join("."), param.shape()[D - 1]));
-                }
+            match adapter_part(&self.path) {
+                Some((_, "settings")) => self.active = param.shape()[0] == LORA_SETTINGS,
+                Some((layer, "a")) if self.active => self.found.push((layer, param.shape()[D - 1])),
                 _ => {}
             }
         }
@@ -291,15 +283,14 @@ fn collect_deltas<B: Backend, M: Module<B>>(
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let n = self.path.len();
-            if n < 3 || self.path[n - 2] != SEGMENT {
+            let Some((layer, which)) = adapter_part(&self.path) else {
                 return;
-            }
+            };
             let as_2d = |t: Tensor<B, D>| {
                 let dims = t.dims();
                 t.reshape([dims[0], dims[D - 1]])
             };
-            match self.path[n - 1].as_str() {
+            match which {
                 "settings" => {
                     self.scale = (param.shape()[0] == LORA_SETTINGS).then(|| {
                         let values: Vec<f32> =
@@ -311,7 +302,7 @@ fn collect_deltas<B: Backend, M: Module<B>>(
                 "b" => {
                     if let (Some(scale), Some(a)) = (self.scale.take(), self.a.take()) {
                         let delta = a.matmul(as_2d(param.val())).mul_scalar(scale);
-                        self.out.insert(self.path[..n - 2].join("."), delta);
+                        self.out.insert(layer, delta);
                     }
                 }
                 _ => {}
@@ -357,7 +348,7 @@ impl<B: Backend> ModuleMapper<B> for Merger<B> {
             let merged = value + delta.clone().reshape(Shape::from(dims.to_vec()));
             return Param::from_tensor(merged).set_require_grad(false);
         }
-        if n >= 3 && self.path[n - 2] == SEGMENT {
+        if adapter_part(&self.path).is_some() {
             // Back to the stand-ins of a layer without an adapter.
             let device = param.val().device();
             return Param::from_tensor(Tensor::zeros(Shape::from(vec![1; D]), &device))

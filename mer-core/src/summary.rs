@@ -124,15 +124,13 @@ pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let n = self.path.len();
-            if n >= 2 && self.path[n - 2] == crate::lora::SEGMENT {
-                if self.path[n - 1] == "settings" {
+            match crate::lora::adapter_part(&self.path) {
+                Some((_, "settings")) => {
                     self.adapter = param.shape()[0] == crate::nn::linear::LORA_SETTINGS;
                     return;
                 }
-                if !self.adapter {
-                    return;
-                }
+                Some(_) if !self.adapter => return,
+                _ => {}
             }
             let n = param.lazy_shape().num_elements();
             self.total += n;

@@ -367,3 +367,42 @@ fn broken_and_unusual_files_give_errors_that_name_them() {
         assert_eq!(frames.indices, frame_indices(5, 16));
     }
 }
+
+#[test]
+fn every_demo_utterance_has_speech_and_video_within_the_size_budget() {
+    use mer_core::run::{DataConfig, Dataset, LabelKind};
+    let config = DataConfig {
+        dataset: Dataset::Demo,
+        label: LabelKind::Emotion,
+        root: None,
+    };
+    let mut bytes = 0;
+    let mut clips = 0;
+    for split in [
+        mer_datasets::Split::Train,
+        mer_datasets::Split::Dev,
+        mer_datasets::Split::Test,
+    ] {
+        let data = mer_datasets::load(&config, split).unwrap();
+        for utterance in data.utterances() {
+            let (audio, video) = (
+                utterance.audio.as_ref().unwrap(),
+                utterance.video.as_ref().unwrap(),
+            );
+            bytes +=
+                std::fs::metadata(audio).unwrap().len() + std::fs::metadata(video).unwrap().len();
+            let speech = load_audio(audio, &AudioOptions::default()).unwrap();
+            // Speech of a few words: between half a second and five seconds at 16 kHz.
+            assert!(
+                (8_000..80_000).contains(&speech.len()),
+                "{}",
+                audio.display()
+            );
+            let frames = sample_frames(video, 8).unwrap();
+            assert_eq!((frames.count, frames.width, frames.height), (8, 32, 32));
+            clips += 1;
+        }
+    }
+    assert_eq!(clips, 436);
+    assert!(bytes <= 5_000_000, "demo media are {bytes} bytes");
+}

@@ -69,8 +69,14 @@ pub trait Architecture<B: Backend>: Module<B> {
         cache: &FeatureCache,
     ) -> Option<Result<FeatureIdentity, CacheError>>;
 
-    /// The cache key of `sample`'s input to encoder `field`.
-    fn input_key(config: &Self::Config, field: &str, sample: &Sample) -> Option<Key>;
+    /// The cache key of `sample`'s input to encoder `field` (media files are keyed by their
+    /// content, whose digests `cache` remembers).
+    fn input_key(
+        config: &Self::Config,
+        field: &str,
+        sample: &Sample,
+        cache: &FeatureCache,
+    ) -> Option<Result<Key, CacheError>>;
 }
 
 /// An encoder that could not be built as configured.

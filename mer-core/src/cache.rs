@@ -35,6 +35,13 @@ use crate::identity::hex;
 /// The content hash of one input.
 pub type Key = [u8; 16];
 
+fn sha256_of_file(path: &Path) -> Result<String, CacheError> {
+    let mut file = File::open(path).map_err(io_at(path))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).map_err(io_at(path))?;
+    Ok(hex(&hasher.finalize()))
+}
+
 /// The key of an input given as bytes.
 pub fn key_of(bytes: &[u8]) -> Key {
     let digest = Sha256::digest(bytes);
@@ -52,6 +59,9 @@ pub enum CacheError {
     Corrupt { path: PathBuf, message: String },
     #[error("computing features: {0}")]
     Compute(String),
+    /// An input's media file is missing or cannot be decoded.
+    #[error(transparent)]
+    Media(#[from] crate::train::MediaLoadError),
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
@@ -344,35 +354,82 @@ impl FeatureCache {
 
     /// The SHA-256 of a file, remembered by (path, size, mtime, inode) so it is computed once.
     pub fn file_digest(&self, path: &Path) -> Result<String, CacheError> {
+        Ok(self.file_digests(&[path])?.remove(0))
+    }
+
+    /// [`FeatureCache::file_digest`] of many files: the memo is read and written once, and files
+    /// it does not know are hashed on every core.
+    pub fn file_digests<P: AsRef<Path> + Sync>(
+        &self,
+        paths: &[P],
+    ) -> Result<Vec<String>, CacheError> {
         use std::os::unix::fs::MetadataExt;
-        let canonical = fs::canonicalize(path).map_err(io_at(path))?;
-        let meta = fs::metadata(&canonical).map_err(io_at(path))?;
-        let stamp = |sha256: String| MemoEntry {
-            size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            inode: meta.ino(),
-            sha256,
-        };
         let memo_path = self.root.join(DIGESTS);
         let mut memo: DigestMemo = fs::read(&memo_path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        let key = canonical.display().to_string();
-        if let Some(entry) = memo.files.get(&key)
-            && *entry == stamp(entry.sha256.clone())
-        {
-            return Ok(entry.sha256.clone());
+        let mut stamps = Vec::with_capacity(paths.len());
+        let mut missing = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            let path = path.as_ref();
+            let canonical = fs::canonicalize(path).map_err(io_at(path))?;
+            let meta = fs::metadata(&canonical).map_err(io_at(path))?;
+            let stamp = MemoEntry {
+                size: meta.len(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                inode: meta.ino(),
+                sha256: String::new(),
+            };
+            let key = canonical.display().to_string();
+            let known = memo.files.get(&key).filter(|entry| {
+                (entry.size, entry.mtime_ns, entry.inode)
+                    == (stamp.size, stamp.mtime_ns, stamp.inode)
+            });
+            if known.is_none() {
+                missing.push(i);
+            }
+            stamps.push((key, stamp));
         }
-        let mut file = File::open(&canonical).map_err(io_at(path))?;
-        let mut hasher = Sha256::new();
-        io::copy(&mut file, &mut hasher).map_err(io_at(path))?;
-        let sha256 = hex(&hasher.finalize());
-        memo.files.insert(key, stamp(sha256.clone()));
-        let json = serde_json::to_vec_pretty(&memo).expect("memo serialises");
-        // Losing a race with another writer only costs a later re-hash.
-        atomic::write(&memo_path, &json).map_err(io_at(&memo_path))?;
-        Ok(sha256)
+        if !missing.is_empty() {
+            let workers = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(missing.len());
+            let hashed: Vec<(usize, Result<String, CacheError>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|w| {
+                        let missing = &missing;
+                        scope.spawn(move || {
+                            missing
+                                .iter()
+                                .skip(w)
+                                .step_by(workers)
+                                .map(|&i| (i, sha256_of_file(paths[i].as_ref())))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a hashing thread"))
+                    .collect()
+            });
+            for (i, sha256) in hashed {
+                let (key, stamp) = &stamps[i];
+                let entry = MemoEntry {
+                    sha256: sha256?,
+                    ..stamp.clone()
+                };
+                memo.files.insert(key.clone(), entry);
+            }
+            let json = serde_json::to_vec_pretty(&memo).expect("memo serialises");
+            // Losing a race with another writer only costs a later re-hash.
+            atomic::write(&memo_path, &json).map_err(io_at(&memo_path))?;
+        }
+        Ok(stamps
+            .iter()
+            .map(|(key, _)| memo.files[key].sha256.clone())
+            .collect())
     }
 
     fn split_dir(&self, identity: &str, split: &str) -> PathBuf {

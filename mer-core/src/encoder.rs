@@ -7,7 +7,11 @@ use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::cache::{self, CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::lora::{self, LoraConfig, LoraError};
 use crate::schema::{ConfigValue, Field, Kind, Problem, default_value};
 use crate::train::{Batch, Sample};
@@ -32,8 +36,8 @@ pub trait CacheableEncoder {
         cache: &FeatureCache,
     ) -> Result<FeatureIdentity, CacheError>;
 
-    /// The cache key of a sample's input to this encoder.
-    fn input_key(&self, sample: &Sample) -> Key;
+    /// The cache key of a sample's input to this encoder; `cache` remembers file digests.
+    fn input_key(&self, sample: &Sample, cache: &FeatureCache) -> Result<Key, CacheError>;
 }
 
 /// How an encoder takes part in training.
@@ -164,4 +168,21 @@ impl<'de, C: serde::de::DeserializeOwned> Deserialize<'de> for EncoderSlot<C> {
             .map_err(D::Error::custom)?;
         Ok(EncoderSlot { mode, lora, config })
     }
+}
+
+/// A randomly initialised encoder is its drawn weights: their hash.
+pub fn random_weights_digest<B: Backend, M: Module<B>>(module: &M) -> Result<String, CacheError> {
+    let bytes = crate::store::module_bytes(module, Path::new("(random encoder)"))
+        .map_err(|e| CacheError::Compute(e.to_string()))?;
+    Ok(format!(
+        "random:{}",
+        &crate::identity::hex(&Sha256::digest(&bytes))[..32]
+    ))
+}
+
+/// A media input's key: the digest of the file's content.
+pub fn media_key(kind: &str, path: Option<&Path>, cache: &FeatureCache) -> Result<Key, CacheError> {
+    let path =
+        path.ok_or_else(|| CacheError::Compute(format!("an utterance has no {kind} file")))?;
+    Ok(cache::key_of(cache.file_digest(path)?.as_bytes()))
 }

@@ -8,12 +8,14 @@
 //!   architectures register, and the resolved plan of a run;
 //! - [`summary`]: the network label (`1xE--A+T+V`) and the parameter table;
 //! - [`store`], [`atomic`]: the content-addressed checkpoint store and atomic writes;
-//! - [`nn`]: the building blocks architectures are made of.
+//! - [`nn`]: the building blocks architectures are made of;
+//! - [`text`], [`audio`], [`video`]: the encoders of each modality.
 
 extern crate self as mer_core;
 
 pub mod architecture;
 pub mod atomic;
+pub mod audio;
 pub mod cache;
 pub mod config;
 pub mod encoder;
@@ -30,6 +32,7 @@ pub mod store;
 pub mod summary;
 pub mod text;
 pub mod train;
+pub mod video;
 
 pub use mer_macros::{Architecture, config};
 

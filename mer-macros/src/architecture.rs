@@ -141,7 +141,9 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote_spanned! {f.ty.span()=>
             #fname => ::std::option::Option::Some(
-                ::mer_core::encoder::CacheableEncoder::input_key(&config.#fident.config, sample)
+                ::mer_core::encoder::CacheableEncoder::input_key(
+                    &config.#fident.config, sample, cache,
+                )
             ),
         }
     });
@@ -270,7 +272,11 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 config: &Self::Config,
                 field: &str,
                 sample: &::mer_core::train::Sample,
-            ) -> ::std::option::Option<::mer_core::cache::Key> {
+                cache: &::mer_core::cache::FeatureCache,
+            ) -> ::std::option::Option<::std::result::Result<
+                ::mer_core::cache::Key,
+                ::mer_core::cache::CacheError,
+            >> {
                 match field {
                     #(#key_arms)*
                     _ => ::std::option::Option::None,

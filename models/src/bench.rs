@@ -204,7 +204,9 @@ pub fn encoder_throughput(run: &RunConfig<UnimodalConfig>, data: &TrainData) -> 
             .unwrap_or(64),
         &device,
         frozen::encode_workers::<Inference>(&device),
-    );
+        (None, Default::default()),
+    )
+    .expect("text needs no media");
     let rate = indices.len() as f64 / started.elapsed().as_secs_f64();
     eprintln!(
         "encoder: {rate:.1} utterances/s over {} utterances",

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use mer_core::cache::CacheError;
 use mer_core::config::{ConfigError, RawConfig, Source};
 use mer_core::plan::Plan;
 use mer_core::registry;
 use mer_core::store::StoreError;
+use mer_core::train::TrainError;
 
 /// Config files and overrides, as every command that reads a config takes them.
 #[derive(Debug, Args)]
@@ -109,6 +111,14 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
                     || cause.is::<mer_datasets::DatasetError>()
                     || cause.is::<mer_core::text::TextError>()
                     || cause.is::<mer_core::architecture::InitError>()
+                    || matches!(
+                        cause.downcast_ref::<TrainError>(),
+                        Some(
+                            TrainError::Media(_)
+                                | TrainError::Init(_)
+                                | TrainError::Cache(CacheError::Media(_))
+                        )
+                    )
                     || matches!(
                         cause.downcast_ref::<StoreError>(),
                         Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))

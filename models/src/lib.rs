@@ -6,9 +6,12 @@ pub mod bench;
 pub mod cli;
 pub mod encode;
 pub mod export;
+pub mod multimodal;
 pub mod prep;
 pub mod report;
+pub mod results;
 pub mod text_data;
 pub mod unimodal;
 
+pub use multimodal::{Multimodal, MultimodalConfig};
 pub use unimodal::{Unimodal, UnimodalConfig};

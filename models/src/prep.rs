@@ -195,18 +195,18 @@ fn link_raw(root: &Path) -> anyhow::Result<usize> {
 pub fn check_dataset(raw: &mer_core::config::RawConfig) -> anyhow::Result<Vec<String>> {
     use mer_datasets::Split;
     use mer_datasets::media::{AudioOptions, load_audio, sample_frames};
-    let mut raw = raw.clone();
-    raw.set_default_str("architecture", "unimodal");
-    let run: mer_core::run::RunConfig<crate::UnimodalConfig> = raw.resolve()?;
+    // Any registered architecture's config: its resolved `data` table says what to check.
+    let plan = (mer_core::registry::for_config(raw, Some("unimodal"))?.plan)(raw)?;
+    let data: mer_core::run::DataConfig = serde_json::from_value(plan.config["data"].clone())
+        .context("reading the resolved data table")?;
     let mut problems = Vec::new();
     for split in [Split::Train, Split::Dev, Split::Test] {
-        if split == Split::Test
-            && mer_datasets::test_split_file(&run.data).is_some_and(|p| !p.exists())
+        if split == Split::Test && mer_datasets::test_split_file(&data).is_some_and(|p| !p.exists())
         {
             continue;
         }
-        let data = mer_datasets::load(&run.data, split)?;
-        for dialogue in &data.dialogues {
+        let split_data = mer_datasets::load(&data, split)?;
+        for dialogue in &split_data.dialogues {
             for (u, utterance) in dialogue.utterances.iter().enumerate() {
                 let mut report = |file: &Path, why: String| {
                     problems.push(format!(

@@ -1,4 +1,5 @@
-//! Turning a dataset into the samples a text model reads: prompts, then token ids.
+//! Turning a dataset into the samples a model reads: prompts, then token ids, beside the
+//! utterances' media files (decoded later, by the encoders that read them).
 
 use mer_core::run::DataConfig;
 use mer_core::text::{PromptKind, TextEncoderConfig, TextTokenizer};
@@ -33,6 +34,8 @@ pub fn samples(
             out.push(Sample {
                 text_ids: tokenizer.encode(text)?,
                 label: utterance.label,
+                audio: utterance.audio.clone(),
+                video: utterance.video.clone(),
             });
         }
     }
@@ -70,6 +73,7 @@ pub fn load(
             test,
             pad_id: tokenizer.pad_id(),
             num_classes: labels.len(),
+            media: None,
         },
         labels,
     ))

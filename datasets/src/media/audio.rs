@@ -11,14 +11,7 @@ use ffmpeg_next::util::frame;
 
 use super::{MediaError, Opened, open_stream};
 
-/// Which end of a long recording is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeepEnd {
-    /// The first `max_samples` (the original codebase: 200,000).
-    First,
-    /// The last `max_samples` (TelME: 400,000).
-    Last,
-}
+pub use mer_core::audio::KeepEnd;
 
 /// How a recording becomes an encoder's input.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,16 +1,16 @@
 //! Decoding audio and video with the system FFmpeg (through ffmpeg-next): any file FFmpeg reads
-//! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]), decoded on
-//! worker threads ahead of the model ([`prefetch`]).
+//! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]). Training decodes
+//! them on worker threads ahead of the model (`mer_core::train::prefetch`).
 
 pub mod audio;
-pub mod prefetch;
+pub mod source;
 pub mod video;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 pub use audio::{AudioOptions, load_audio};
-pub use prefetch::{Prefetch, prefetch};
+pub use source::{ClipLoader, VideoOptions};
 pub use video::{Frames, frame_indices, sample_frames, videomae_pixels};
 
 /// Why a media file could not be decoded. Every variant names the file.
@@ -28,6 +28,18 @@ pub enum MediaError {
     },
     #[error("{}: no {kind} could be decoded (empty or truncated)", path.display())]
     Empty { path: PathBuf, kind: &'static str },
+}
+
+impl MediaError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            MediaError::Open { path, .. }
+            | MediaError::NoStream { path, .. }
+            | MediaError::Decode { path, .. }
+            | MediaError::Empty { path, .. } => path,
+        }
+    }
 }
 
 fn init() {

@@ -98,31 +98,18 @@ impl BertShape {
                 .with_epsilon(self.layer_norm_eps)
                 .init(device)
         };
-        let linear = |input, output| LinearConfig::new(input, output).init(device);
-        let dropout = || DropoutConfig::new(dropout).init();
-        let layer = || Layer {
-            attention: Attention {
-                self_attn: SelfAttention {
-                    query: linear(self.hidden, self.hidden),
-                    key: linear(self.hidden, self.hidden),
-                    value: linear(self.hidden, self.hidden),
-                    dropout: dropout(),
+        let dropout_module = || DropoutConfig::new(dropout).init();
+        let layer = || {
+            init_layer(
+                LayerShape {
+                    hidden: self.hidden,
                     heads: self.heads,
+                    intermediate: self.intermediate,
+                    layer_norm_eps: self.layer_norm_eps,
+                    dropout,
                 },
-                output: Output {
-                    dense: linear(self.hidden, self.hidden),
-                    layer_norm: norm(),
-                    dropout: dropout(),
-                },
-            },
-            intermediate: Intermediate {
-                dense: linear(self.hidden, self.intermediate),
-            },
-            output: Output {
-                dense: linear(self.intermediate, self.hidden),
-                layer_norm: norm(),
-                dropout: dropout(),
-            },
+                device,
+            )
         };
         Bert {
             embeddings: Embeddings {
@@ -132,7 +119,7 @@ impl BertShape {
                 token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, self.hidden)
                     .init(device),
                 layer_norm: norm(),
-                dropout: dropout(),
+                dropout: dropout_module(),
             },
             encoder: Encoder {
                 layer: (0..self.layers).map(|_| layer()).collect(),
@@ -205,6 +192,64 @@ pub struct Output<B: Backend> {
     dropout: Dropout,
 }
 
+/// The shape of one post-norm transformer layer; the audio and video encoders build theirs
+/// from it too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LayerShape {
+    pub hidden: usize,
+    pub heads: usize,
+    pub intermediate: usize,
+    pub layer_norm_eps: f64,
+    pub dropout: f64,
+}
+
+/// A BERT layer of `shape`, randomly initialised.
+pub(crate) fn init_layer<B: Backend>(shape: LayerShape, device: &B::Device) -> Layer<B> {
+    let norm = || {
+        LayerNormConfig::new(shape.hidden)
+            .with_epsilon(shape.layer_norm_eps)
+            .init(device)
+    };
+    let linear = |input, output| LinearConfig::new(input, output).init(device);
+    let dropout = || DropoutConfig::new(shape.dropout).init();
+    let hidden = shape.hidden;
+    Layer {
+        attention: Attention {
+            self_attn: SelfAttention {
+                query: linear(hidden, hidden),
+                key: linear(hidden, hidden),
+                value: linear(hidden, hidden),
+                dropout: dropout(),
+                heads: shape.heads,
+            },
+            output: Output {
+                dense: linear(hidden, hidden),
+                layer_norm: norm(),
+                dropout: dropout(),
+            },
+        },
+        intermediate: Intermediate {
+            dense: linear(hidden, shape.intermediate),
+        },
+        output: Output {
+            dense: linear(shape.intermediate, hidden),
+            layer_norm: norm(),
+            dropout: dropout(),
+        },
+    }
+}
+
+/// `mask` [N, T] (1 real, 0 padding) → the bias [N, heads, T, T] that keeps attention off
+/// padding. Expanded once to the scores' shape: same-shape adds take the CPU backend's SIMD path.
+pub(crate) fn attention_bias<B: Backend>(mask: Tensor<B, 2>, heads: usize) -> Tensor<B, 4> {
+    let [n, t] = mask.dims();
+    (mask - 1.0)
+        .mul_scalar(1e9)
+        .reshape([n, 1, 1, t])
+        .repeat_dim(1, heads)
+        .repeat_dim(2, t)
+}
+
 impl<B: Backend> Bert<B> {
     /// `input_ids` [N, T] and `attention_mask` [N, T] (1 token, 0 padding) → states [N, T, H].
     pub fn forward(
@@ -231,20 +276,21 @@ impl<B: Backend> Bert<B> {
         let x = e.word_embeddings.forward(input_ids)
             + e.position_embeddings.forward(positions)
             + e.token_type_embeddings.forward(types);
-        let mut x = e.dropout.forward(e.layer_norm.forward(x));
-        // Padding gets a large negative score, so softmax gives it no weight. Expanded once to
-        // the scores' shape: same-shape adds take the CPU backend's SIMD path.
+        let x = e.dropout.forward(e.layer_norm.forward(x));
+        self.encoder.forward(x, attention_mask.float())
+    }
+}
+
+impl<B: Backend> Encoder<B> {
+    /// `x` [N, T, H] and `mask` [N, T] (1 real, 0 padding) → [N, T, H].
+    pub fn forward(&self, mut x: Tensor<B, 3>, mask: Tensor<B, 2>) -> Tensor<B, 3> {
+        // Padding gets a large negative score, so softmax gives it no weight.
         let heads = self
-            .encoder
             .layer
             .first()
             .map_or(1, |l| l.attention.self_attn.heads);
-        let bias = (attention_mask.float() - 1.0)
-            .mul_scalar(1e9)
-            .reshape([n, 1, 1, t])
-            .repeat_dim(1, heads)
-            .repeat_dim(2, t);
-        for layer in &self.encoder.layer {
+        let bias = attention_bias(mask, heads);
+        for layer in &self.layer {
             x = layer.forward(x, bias.clone());
         }
         x
@@ -252,7 +298,8 @@ impl<B: Backend> Bert<B> {
 }
 
 impl<B: Backend> Layer<B> {
-    fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
+    /// [N, T, H] → [N, T, H]; `bias` [N, heads, T, T] is added to the attention scores.
+    pub fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
         let context = self.attention.self_attn.forward(x.clone(), bias);
         let attended = self.attention.output.forward(context, x);
         let inner = gelu(self.intermediate.dense.forward(attended.clone()));

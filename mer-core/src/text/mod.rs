@@ -254,18 +254,10 @@ impl CacheableEncoder for TextEncoderConfig {
                     format!("sha256:{}", cache.file_digest(&dir.join("config.json"))?),
                 )
             }
-            None => {
-                // A random encoder is its drawn weights: hash them.
-                let bytes = crate::store::module_bytes(module, Path::new("(random encoder)"))
-                    .map_err(|e| CacheError::Compute(e.to_string()))?;
-                (
-                    format!(
-                        "random:{}",
-                        &crate::identity::hex(&Sha256::digest(&bytes))[..32]
-                    ),
-                    serde_json::to_string(&self.shape).expect("shape serialises"),
-                )
-            }
+            None => (
+                crate::encoder::random_weights_digest(module)?,
+                serde_json::to_string(&self.shape).expect("shape serialises"),
+            ),
         };
         let tokenizer = match (&self.tokenizer, &self.pretrained) {
             (Some(file), _) => format!("sha256:{}", cache.file_digest(Path::new(file))?),
@@ -290,8 +282,8 @@ impl CacheableEncoder for TextEncoderConfig {
         })))
     }
 
-    fn input_key(&self, sample: &Sample) -> Key {
-        cache::key_of(&sample.text_bytes())
+    fn input_key(&self, sample: &Sample, _: &FeatureCache) -> Result<Key, CacheError> {
+        Ok(cache::key_of(&sample.text_bytes()))
     }
 }
 

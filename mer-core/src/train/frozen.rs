@@ -7,6 +7,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::batch::{Batch, Sample};
+use super::media::{Media, MediaFeed, MediaLoadError, MediaNeeds};
 use super::trainer::TrainData;
 use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::cache::{CacheError, FeatureCache, Features, Key};
@@ -68,6 +69,24 @@ impl FrozenFeatures {
             let identity = network
                 .feature_identity(config, info.field, cache)
                 .expect("an encoder field of this architecture")?;
+            let needs = MediaNeeds::of(info.modality);
+            // Media inputs are keyed by content: hash every file once, in one pass.
+            let files: Vec<&std::path::Path> = [&data.train, &data.dev, &data.test]
+                .into_iter()
+                .flatten()
+                .flat_map(|s| {
+                    let audio = s.audio.as_deref().filter(|_| needs.audio);
+                    let video = s.video.as_deref().filter(|_| needs.video);
+                    audio.into_iter().chain(video)
+                })
+                .collect();
+            cache.file_digests(&files).map_err(|e| match e {
+                CacheError::Io { path, error } => CacheError::Media(MediaLoadError {
+                    path,
+                    message: error.to_string(),
+                }),
+                other => other,
+            })?;
             let mut per_split = Vec::new();
             for (split, samples) in [
                 (SplitName::Train, &data.train),
@@ -76,8 +95,8 @@ impl FrozenFeatures {
             ] {
                 let keys: Vec<Key> = samples
                     .iter()
-                    .map(|s| A::input_key(config, info.field, s).expect("an encoder field"))
-                    .collect();
+                    .map(|s| A::input_key(config, info.field, s, cache).expect("an encoder field"))
+                    .collect::<Result<_, _>>()?;
                 let name = format!("{group}-{}", split.as_str());
                 let features = cache.features(&identity, &name, &keys, |indices| {
                     let started = Instant::now();
@@ -97,7 +116,9 @@ impl FrozenFeatures {
                         batch_size,
                         device,
                         encode_workers::<B>(device),
-                    );
+                        (data.media.as_ref(), needs),
+                    )
+                    .map_err(CacheError::Media)?;
                     out.encode_seconds += started.elapsed().as_secs_f64();
                     out.encoded += indices.len();
                     Ok::<_, CacheError>(rows)
@@ -151,7 +172,8 @@ pub fn encode_workers<B: Backend>(device: &B::Device) -> usize {
 }
 
 /// Runs encoder `field` over `samples[indices]` in batches of similar length, on `workers`
-/// threads (each with its own handle on the weights); one row each, in the order of `indices`.
+/// threads (each with its own handle on the weights, decoding its batches' media with `feed`
+/// as `needs` says); one row each, in the order of `indices`.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rows<B: Backend, A: Architecture<B>>(
     network: &A,
@@ -162,24 +184,32 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
     batch_size: usize,
     device: &B::Device,
     workers: usize,
-) -> Vec<Vec<f32>> {
+    (feed, needs): (Option<&MediaFeed>, MediaNeeds),
+) -> Result<Vec<Vec<f32>>, MediaLoadError> {
     let mut order: Vec<usize> = (0..indices.len()).collect();
     order.sort_by_key(|&j| samples[indices[j]].text_ids.len());
     let chunks: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
-    let encode_chunk = |network: &A, chunk: &[usize]| -> Vec<f32> {
+    let encode_chunk = |network: &A, chunk: &[usize]| -> Result<Vec<f32>, MediaLoadError> {
         let batch_samples: Vec<&Sample> = chunk.iter().map(|&j| &samples[indices[j]]).collect();
-        let batch = Batch::<B>::new(&batch_samples, pad_id, device);
-        network
+        let media = match feed.filter(|_| needs.any()) {
+            Some(feed) => batch_samples
+                .iter()
+                .map(|s| feed.source.load(s, needs))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![Media::default(); chunk.len()],
+        };
+        let batch = Batch::<B>::with_media(&batch_samples, &media, pad_id, device);
+        Ok(network
             .encode_part(field, &batch)
             .expect("an encoder field of this architecture")
             .into_data()
             .convert::<f32>()
             .into_vec()
-            .expect("float features")
+            .expect("float features"))
     };
     let workers = workers.clamp(1, chunks.len().max(1));
     // Chunk i goes to worker i % workers: long and short batches are spread evenly.
-    let outputs: Vec<(usize, Vec<f32>)> = if workers == 1 {
+    let outputs: Vec<(usize, Result<Vec<f32>, MediaLoadError>)> = if workers == 1 {
         chunks
             .iter()
             .enumerate()
@@ -207,11 +237,12 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
     };
     let mut rows = vec![Vec::new(); indices.len()];
     for (i, values) in outputs {
+        let values = values?;
         let chunk = chunks[i];
         let dim = values.len() / chunk.len();
         for (row, &j) in chunk.iter().enumerate() {
             rows[j] = values[row * dim..(row + 1) * dim].to_vec();
         }
     }
-    rows
+    Ok(rows)
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::batch::{Batch, Classifier, Sample};
 use super::frozen::{FrozenFeatures, SplitName};
 use super::loss::{balanced_weights, loss};
+use super::media::{MediaFeed, MediaLoadError, MediaNeeds, MediaStream};
 use super::schedule::LinearSchedule;
 use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::atomic;
@@ -33,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::run::RunConfig;
 use crate::store::{Manifest, Store, StoreError};
 
-/// Prepared splits: samples and what a batch pads with.
+/// Prepared splits: samples, what a batch pads with, and what decodes their media.
 #[derive(Debug, Clone)]
 pub struct TrainData {
     pub train: Vec<Sample>,
@@ -42,6 +43,8 @@ pub struct TrainData {
     pub test: Vec<Sample>,
     pub pad_id: u32,
     pub num_classes: usize,
+    /// Decodes audio and video for the encoders that read them; `None` for text-only networks.
+    pub media: Option<MediaFeed>,
 }
 
 impl TrainData {
@@ -115,6 +118,8 @@ pub enum TrainError {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Init(#[from] crate::architecture::InitError),
+    #[error(transparent)]
+    Media(#[from] MediaLoadError),
 }
 
 /// Everything that resuming needs besides the weights and the optimiser.
@@ -248,6 +253,7 @@ where
         .ok()
         .and_then(|v| v.parse().ok());
     let mut steps_this_process = 0usize;
+    let media_needs = MediaNeeds::per_epoch(&run.model.encoders());
 
     while !progress.finished && progress.epochs_done < settings.epochs {
         let epoch = progress.epochs_done + 1;
@@ -258,9 +264,18 @@ where
 
         let bar = progress_bar(epoch, settings.epochs, batches_per_epoch);
         let mut loss_sum = 0.0;
+        // Media are decoded on worker threads, two batches ahead of the step that reads them.
+        let mut media = MediaStream::start(
+            data.media.as_ref(),
+            &data.train,
+            &order,
+            media_needs,
+            2 * settings.batch_size,
+        );
         for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
             let samples: Vec<&Sample> = chunk.iter().map(|&j| &data.train[j]).collect();
-            let mut batch = Batch::<B>::new(&samples, data.pad_id, device);
+            let decoded = media.take(chunk.len())?;
+            let mut batch = Batch::<B>::with_media(&samples, &decoded, data.pad_id, device);
             frozen.attach(&mut batch, SplitName::Train, chunk, device);
             let logits = network.logits(&batch);
             let batch_loss = loss(settings.loss, logits, batch.labels, &weights);
@@ -292,24 +307,22 @@ where
         let inner = network.valid();
         let eval_device = &inner.devices()[0];
         let eval_started = Instant::now();
-        let dev = evaluate(
-            &inner,
-            (&data.dev, SplitName::Dev),
-            data,
-            &frozen,
-            settings.eval_batch_size,
-            eval_device,
-        );
-        let test = (!data.test.is_empty()).then(|| {
+        let evaluate_split = |split| {
             evaluate(
                 &inner,
-                (&data.test, SplitName::Test),
+                split,
                 data,
-                &frozen,
+                (&frozen, media_needs),
                 settings.eval_batch_size,
                 eval_device,
             )
-        });
+        };
+        let dev = evaluate_split((&data.dev, SplitName::Dev))?;
+        let test = if data.test.is_empty() {
+            None
+        } else {
+            Some(evaluate_split((&data.test, SplitName::Test))?)
+        };
         let eval_rate =
             (data.dev.len() + data.test.len()) as f64 / eval_started.elapsed().as_secs_f64();
         let record = EpochRecord {
@@ -416,15 +429,24 @@ fn progress_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
 }
 
 /// Class probabilities for every sample, in order; batches are formed by length so little
-/// padding is computed.
+/// padding is computed. `media` decodes what `needs` asks for, ahead of the batches.
 pub fn predict<B: Backend, M: Classifier<B>>(
     network: &M,
     samples: &[Sample],
     pad_id: u32,
     batch_size: usize,
     device: &B::Device,
-) -> Vec<Vec<f32>> {
-    predict_with(network, samples, pad_id, batch_size, device, |_, _| {})
+    media: (Option<&MediaFeed>, MediaNeeds),
+) -> Result<Vec<Vec<f32>>, MediaLoadError> {
+    predict_with(
+        network,
+        samples,
+        pad_id,
+        batch_size,
+        device,
+        media,
+        |_, _| {},
+    )
 }
 
 /// [`predict`], calling `attach` on each batch with its samples' indices (to add features).
@@ -434,14 +456,18 @@ pub fn predict_with<B: Backend, M: Classifier<B>>(
     pad_id: u32,
     batch_size: usize,
     device: &B::Device,
+    (feed, needs): (Option<&MediaFeed>, MediaNeeds),
     attach: impl Fn(&mut Batch<B>, &[usize]),
-) -> Vec<Vec<f32>> {
+) -> Result<Vec<Vec<f32>>, MediaLoadError> {
     let mut order: Vec<usize> = (0..samples.len()).collect();
     order.sort_by_key(|&i| samples[i].text_ids.len());
+    let batch_size = batch_size.max(1);
+    let mut media = MediaStream::start(feed, samples, &order, needs, 2 * batch_size);
     let mut out = vec![Vec::new(); samples.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
+    for chunk in order.chunks(batch_size) {
         let batch_samples: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
-        let mut batch = Batch::<B>::new(&batch_samples, pad_id, device);
+        let decoded = media.take(chunk.len())?;
+        let mut batch = Batch::<B>::with_media(&batch_samples, &decoded, pad_id, device);
         attach(&mut batch, chunk);
         let probs = burn::tensor::activation::softmax(network.logits(&batch), 1);
         let [n, c] = probs.dims();
@@ -454,30 +480,31 @@ pub fn predict_with<B: Backend, M: Classifier<B>>(
             out[i] = values[row * c..(row + 1) * c].to_vec();
         }
     }
-    out
+    Ok(out)
 }
 
 fn evaluate<B: Backend, M: Classifier<B>>(
     network: &M,
     (samples, split): (&[Sample], SplitName),
     data: &TrainData,
-    frozen: &FrozenFeatures,
+    (frozen, needs): (&FrozenFeatures, MediaNeeds),
     batch_size: usize,
     device: &B::Device,
-) -> Metrics {
+) -> Result<Metrics, MediaLoadError> {
     let predicted: Vec<usize> = predict_with(
         network,
         samples,
         data.pad_id,
         batch_size,
         device,
+        (data.media.as_ref(), needs),
         |batch, indices| frozen.attach(batch, split, indices, device),
-    )
+    )?
     .iter()
     .map(|p| argmax(p))
     .collect();
     let gold: Vec<usize> = samples.iter().map(|s| s.label).collect();
-    Metrics::compute(&gold, &predicted, data.num_classes)
+    Ok(Metrics::compute(&gold, &predicted, data.num_classes))
 }
 
 /// The index of the largest value (the first, on ties).

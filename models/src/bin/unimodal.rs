@@ -9,13 +9,14 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
 use mer_core::architecture::ArchitectureConfig;
-use mer_core::config::{ConfigError, RawConfig, Source};
+use mer_core::config::{RawConfig, Source};
 use mer_core::metrics::Metrics;
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
 use mer_core::train::{self, Sample, TrainData};
 use mer_datasets::{Dialogue, LabelSet, Split, Utterance};
 use models::cli::{self, ConfigArgs, PlanArgs};
+use models::results;
 use models::text_data;
 use models::unimodal::{DEMO_CONFIG, DEMO_CONFIG_NAME};
 use models::{Unimodal, UnimodalConfig};
@@ -108,44 +109,13 @@ fn resolve(raw: &RawConfig) -> anyhow::Result<(RunConfig<UnimodalConfig>, String
     Ok((run, toml))
 }
 
-fn check_classes(
-    raw: &RawConfig,
-    run: &RunConfig<UnimodalConfig>,
-    labels: &LabelSet,
-) -> Result<(), ConfigError> {
-    if run.model.head.num_classes == labels.len() {
-        return Ok(());
-    }
-    Err(ConfigError::Invalid {
-        origin: raw
-            .origin_of("model.head.num_classes")
-            .cloned()
-            .unwrap_or_else(|| raw.root_origin()),
-        key: "model.head.num_classes".into(),
-        message: format!(
-            "is {}, but {} {} labels have {} classes ({})",
-            run.model.head.num_classes,
-            run.data.dataset.display_name(),
-            run.data.label,
-            labels.len(),
-            labels.names.join(", ")
-        ),
-    })
-}
-
 fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
-    if device == "cuda" && !cfg!(feature = "cuda") {
-        return Err(ConfigError::Missing(
-            "--device cuda: this binary was built without CUDA (build with `--features cuda`)"
-                .into(),
-        )
-        .into());
-    }
+    results::check_device(device)?;
     let raw = args.load(Some(builtin()))?;
     let (run, config_toml) = resolve(&raw)?;
     cli::tune_cpu_threads(&run.model.encoders());
     let (data, labels) = text_data::load(&run.data, &run.model.text.config)?;
-    check_classes(&raw, &run, &labels)?;
+    results::check_classes(&raw, run.model.head.num_classes, &run.data, &labels)?;
     eprintln!(
         "training {} ({}) on {}: {} train, {} dev, {} test utterances",
         run.model.summary(),
@@ -161,49 +131,7 @@ fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {
         "cuda" => train_on::<Gpu>(&run, &config_toml, &data, &store)?,
         _ => train_on::<Training>(&run, &config_toml, &data, &store)?,
     };
-    if outcome.resumed_at > 0 {
-        println!("resumed after epoch {}", outcome.resumed_at);
-    }
-    let best = &outcome.best;
-    println!(
-        "best epoch {} of {} (selected on dev weighted F1)",
-        best.epoch, outcome.epochs
-    );
-    println!(
-        "{:<6} {:>9} {:>12} {:>9}",
-        "split", "accuracy", "weighted F1", "macro F1"
-    );
-    for (name, m) in [("dev", Some(&best.dev)), ("test", best.test.as_ref())] {
-        if let Some(m) = m {
-            println!(
-                "{name:<6} {:>9.2} {:>12.2} {:>9.2}",
-                m.accuracy, m.weighted_f1, m.macro_f1
-            );
-        }
-    }
-    if !data.test.is_empty() {
-        println!(
-            "test majority-class baseline: accuracy {:.2}",
-            majority_baseline(&data)
-        );
-    }
-    println!(
-        "throughput: training {:.1} utterances/s, inference {:.1} utterances/s",
-        outcome.train_utterances_per_s, outcome.eval_utterances_per_s
-    );
-    if outcome.cache.hits + outcome.cache.computed > 0 {
-        println!(
-            "feature cache: {} features read, {} computed ({:.1}s encoding), {} corrupt shards recomputed",
-            outcome.cache.hits,
-            outcome.cache.computed,
-            outcome.frozen_encode_seconds,
-            outcome.cache.recovered_shards
-        );
-    }
-    if let Some(mb) = models::bench::peak_rss_mb() {
-        println!("peak memory: {mb:.0} MB");
-    }
-    println!("checkpoint: {}", outcome.dir.display());
+    results::print_outcome(&outcome, &data);
     Ok(())
 }
 
@@ -215,18 +143,6 @@ fn train_on<B: AutodiffBackend>(
     store: &Store,
 ) -> Result<train::Outcome, train::TrainError> {
     train::train::<B, Unimodal<B>>(run, config_toml, data, store, &Default::default())
-}
-
-/// Test accuracy of always predicting train's most frequent class.
-fn majority_baseline(data: &TrainData) -> f64 {
-    let counts: Vec<f32> = data
-        .train_class_counts()
-        .iter()
-        .map(|&c| c as f32)
-        .collect();
-    let majority = train::argmax(&counts);
-    let hits = data.test.iter().filter(|s| s.label == majority).count();
-    100.0 * hits as f64 / data.test.len().max(1) as f64
 }
 
 /// The network and config of a checkpoint folder.
@@ -255,39 +171,15 @@ fn eval_command(checkpoint: &Path, split: Split) -> anyhow::Result<()> {
         tokenizer.pad_id(),
         run.training.eval_batch_size,
         &Default::default(),
-    )
+        (None, Default::default()),
+    )?
     .iter()
     .map(|p| train::argmax(p))
     .collect();
     let gold: Vec<usize> = samples.iter().map(|s: &Sample| s.label).collect();
     let metrics = Metrics::compute(&gold, &predicted, data.labels.len());
-    print_metrics(split, &metrics, &data.labels);
+    results::print_metrics(split, &metrics, &data.labels);
     Ok(())
-}
-
-fn print_metrics(split: Split, m: &Metrics, labels: &LabelSet) {
-    println!(
-        "{split}: accuracy {:.2}, weighted F1 {:.2}, macro F1 {:.2} ({} utterances)",
-        m.accuracy,
-        m.weighted_f1,
-        m.macro_f1,
-        m.per_class.iter().map(|c| c.support).sum::<usize>()
-    );
-    println!(
-        "{:<10} {:>9} {:>7} {:>7} {:>8}",
-        "class", "precision", "recall", "F1", "support"
-    );
-    for (name, c) in labels.names.iter().zip(&m.per_class) {
-        println!(
-            "{name:<10} {:>9.2} {:>7.2} {:>7.2} {:>8}",
-            c.precision, c.recall, c.f1, c.support
-        );
-    }
-    println!("confusion (rows gold, columns predicted):");
-    for (name, row) in labels.names.iter().zip(&m.confusion) {
-        let cells: Vec<String> = row.iter().map(|n| format!("{n:>5}")).collect();
-        println!("{name:<10} {}", cells.join(""));
-    }
 }
 
 fn infer_command(
@@ -331,7 +223,8 @@ fn infer_command(
         tokenizer.pad_id(),
         1,
         &Default::default(),
-    )
+        (None, Default::default()),
+    )?
     .remove(0);
     let mut ranked: Vec<(&str, f32)> = labels.names.iter().copied().zip(probabilities).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));

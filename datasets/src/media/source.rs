@@ -1,0 +1,96 @@
+//! The [`MediaSource`] training reads: each sample's files decoded as its encoders expect.
+
+use mer_core::audio::{AudioEncoderConfig, SAMPLE_RATE};
+use mer_core::train::{Media, MediaLoadError, MediaNeeds, MediaSource, Sample, VideoClip};
+use mer_core::video::VideoEncoderConfig;
+
+use super::{AudioOptions, MediaError, load_audio, sample_frames, videomae_pixels};
+
+/// How a network's video encoder reads a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoOptions {
+    /// Frames sampled per clip.
+    pub frames: usize,
+    /// Side of the square, preprocessed frames.
+    pub size: usize,
+}
+
+/// Decodes audio and video files as a network's encoders are configured to read them.
+#[derive(Debug, Clone, Default)]
+pub struct ClipLoader {
+    pub audio: Option<AudioOptions>,
+    pub video: Option<VideoOptions>,
+}
+
+impl ClipLoader {
+    /// What an audio and a video encoder (either may be absent) read.
+    pub fn for_encoders(
+        audio: Option<&AudioEncoderConfig>,
+        video: Option<&VideoEncoderConfig>,
+    ) -> Self {
+        ClipLoader {
+            audio: audio.map(|config| AudioOptions {
+                sample_rate: SAMPLE_RATE,
+                max_samples: Some(config.max_samples),
+                keep: config.keep,
+                min_samples: config.min_samples(),
+                normalize: true,
+            }),
+            video: video.map(|config| VideoOptions {
+                frames: config.frames,
+                size: config.image_size,
+            }),
+        }
+    }
+
+    fn audio(&self, sample: &Sample) -> Result<Vec<f32>, MediaLoadError> {
+        let options = self.audio.as_ref().ok_or_else(|| not_configured("audio"))?;
+        let path = sample.audio.as_deref().ok_or_else(|| missing("audio"))?;
+        load_audio(path, options).map_err(load_error)
+    }
+
+    fn video(&self, sample: &Sample) -> Result<VideoClip, MediaLoadError> {
+        let options = self.video.ok_or_else(|| not_configured("video"))?;
+        let path = sample.video.as_deref().ok_or_else(|| missing("video"))?;
+        let frames = sample_frames(path, options.frames).map_err(load_error)?;
+        Ok(VideoClip {
+            frames: options.frames,
+            size: options.size,
+            pixels: videomae_pixels(&frames, options.size),
+        })
+    }
+}
+
+impl MediaSource for ClipLoader {
+    fn load(&self, sample: &Sample, needs: MediaNeeds) -> Result<Media, MediaLoadError> {
+        Ok(Media {
+            audio: needs.audio.then(|| self.audio(sample)).transpose()?,
+            video: needs.video.then(|| self.video(sample)).transpose()?,
+        })
+    }
+}
+
+fn load_error(error: MediaError) -> MediaLoadError {
+    let path = error.path().to_owned();
+    let full = error.to_string();
+    // The path leads the message already; `MediaLoadError` prints it once.
+    let message = full
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(&full)
+        .to_owned();
+    MediaLoadError { path, message }
+}
+
+fn missing(kind: &str) -> MediaLoadError {
+    MediaLoadError {
+        path: "(utterance)".into(),
+        message: format!("the dataset gives this utterance no {kind} file"),
+    }
+}
+
+fn not_configured(kind: &str) -> MediaLoadError {
+    MediaLoadError {
+        path: "(network)".into(),
+        message: format!("{kind} was asked for, but the network has no {kind} encoder"),
+    }
+}

@@ -1,0 +1,129 @@
+//! What architecture binaries print: a finished training run, and a split's metrics.
+
+use mer_core::config::{ConfigError, RawConfig};
+use mer_core::metrics::Metrics;
+use mer_core::run::DataConfig;
+use mer_core::train::{self, Outcome, TrainData};
+use mer_datasets::{LabelSet, Split};
+
+/// The head must have one output per class of the configured labels.
+pub fn check_classes(
+    raw: &RawConfig,
+    num_classes: usize,
+    data: &DataConfig,
+    labels: &LabelSet,
+) -> Result<(), ConfigError> {
+    if num_classes == labels.len() {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        origin: raw
+            .origin_of("model.head.num_classes")
+            .cloned()
+            .unwrap_or_else(|| raw.root_origin()),
+        key: "model.head.num_classes".into(),
+        message: format!(
+            "is {num_classes}, but {} {} labels have {} classes ({})",
+            data.dataset.display_name(),
+            data.label,
+            labels.len(),
+            labels.names.join(", ")
+        ),
+    })
+}
+
+/// `--device cuda` needs a binary built with CUDA.
+pub fn check_device(device: &str) -> Result<(), ConfigError> {
+    if device == "cuda" && !cfg!(feature = "cuda") {
+        return Err(ConfigError::Missing(
+            "--device cuda: this binary was built without CUDA (build with `--features cuda`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The best epoch's figures, throughput, cache use, memory and where the checkpoint is.
+pub fn print_outcome(outcome: &Outcome, data: &TrainData) {
+    if outcome.resumed_at > 0 {
+        println!("resumed after epoch {}", outcome.resumed_at);
+    }
+    let best = &outcome.best;
+    println!(
+        "best epoch {} of {} (selected on dev weighted F1)",
+        best.epoch, outcome.epochs
+    );
+    println!(
+        "{:<6} {:>9} {:>12} {:>9}",
+        "split", "accuracy", "weighted F1", "macro F1"
+    );
+    for (name, m) in [("dev", Some(&best.dev)), ("test", best.test.as_ref())] {
+        if let Some(m) = m {
+            println!(
+                "{name:<6} {:>9.2} {:>12.2} {:>9.2}",
+                m.accuracy, m.weighted_f1, m.macro_f1
+            );
+        }
+    }
+    if !data.test.is_empty() {
+        println!(
+            "test majority-class baseline: accuracy {:.2}",
+            majority_baseline(data)
+        );
+    }
+    println!(
+        "throughput: training {:.1} utterances/s, inference {:.1} utterances/s",
+        outcome.train_utterances_per_s, outcome.eval_utterances_per_s
+    );
+    if outcome.cache.hits + outcome.cache.computed > 0 {
+        println!(
+            "feature cache: {} features read, {} computed ({:.1}s encoding), {} corrupt shards recomputed",
+            outcome.cache.hits,
+            outcome.cache.computed,
+            outcome.frozen_encode_seconds,
+            outcome.cache.recovered_shards
+        );
+    }
+    if let Some(mb) = crate::bench::peak_rss_mb() {
+        println!("peak memory: {mb:.0} MB");
+    }
+    println!("checkpoint: {}", outcome.dir.display());
+}
+
+/// Test accuracy of always predicting train's most frequent class.
+pub fn majority_baseline(data: &TrainData) -> f64 {
+    let counts: Vec<f32> = data
+        .train_class_counts()
+        .iter()
+        .map(|&c| c as f32)
+        .collect();
+    let majority = train::argmax(&counts);
+    let hits = data.test.iter().filter(|s| s.label == majority).count();
+    100.0 * hits as f64 / data.test.len().max(1) as f64
+}
+
+/// Accuracy and F1 of a split, per class, and the confusion matrix.
+pub fn print_metrics(split: Split, m: &Metrics, labels: &LabelSet) {
+    println!(
+        "{split}: accuracy {:.2}, weighted F1 {:.2}, macro F1 {:.2} ({} utterances)",
+        m.accuracy,
+        m.weighted_f1,
+        m.macro_f1,
+        m.per_class.iter().map(|c| c.support).sum::<usize>()
+    );
+    println!(
+        "{:<10} {:>9} {:>7} {:>7} {:>8}",
+        "class", "precision", "recall", "F1", "support"
+    );
+    for (name, c) in labels.names.iter().zip(&m.per_class) {
+        println!(
+            "{name:<10} {:>9.2} {:>7.2} {:>7.2} {:>8}",
+            c.precision, c.recall, c.f1, c.support
+        );
+    }
+    println!("confusion (rows gold, columns predicted):");
+    for (name, row) in labels.names.iter().zip(&m.confusion) {
+        let cells: Vec<String> = row.iter().map(|n| format!("{n:>5}")).collect();
+        println!("{name:<10} {}", cells.join(""));
+    }
+}

@@ -251,6 +251,7 @@ fn videomae_preprocessing_resizes_crops_and_normalises() {
         data,
         indices: vec![0],
         total: 1,
+        decoded: 1,
     };
     let pixels = videomae_pixels(&frames, 224);
     assert_eq!(pixels.len(), 3 * 224 * 224);

@@ -273,6 +273,9 @@ pub struct ClipFigures {
     pub file: String,
     /// Frames in the clip.
     pub frames: usize,
+    /// Frames decoded to sample 16 (non-reference frames that are not sampled, and every frame
+    /// after the last sampled one, are skipped).
+    pub decoded: usize,
     /// Mean milliseconds to sample 16 RGB frames.
     pub ms_per_clip: f64,
     /// Mean milliseconds to load the audio as 16 kHz mono (`None`: no audio stream).
@@ -296,7 +299,8 @@ pub fn media(dir: &Path, runs: usize) -> anyhow::Result<Vec<ClipFigures>> {
     clips.sort();
     let mut out = Vec::new();
     for clip in clips {
-        let frames = sample_frames(&clip, 16)?.total;
+        let warm_up = sample_frames(&clip, 16)?;
+        let (frames, decoded) = (warm_up.total, warm_up.decoded);
         let started = Instant::now();
         for _ in 0..runs {
             sample_frames(&clip, 16)?;
@@ -319,6 +323,7 @@ pub fn media(dir: &Path, runs: usize) -> anyhow::Result<Vec<ClipFigures>> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             frames,
+            decoded,
             ms_per_clip,
             audio_ms,
         });

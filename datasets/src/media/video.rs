@@ -21,6 +21,9 @@ pub struct Frames {
     pub indices: Vec<usize>,
     /// Frames the container announced (or that were counted when it announced none).
     pub total: usize,
+    /// Frames the decoder produced to get these: the work done, against `total` for a full
+    /// decode.
+    pub decoded: usize,
 }
 
 impl Frames {
@@ -213,6 +216,7 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
         data,
         indices,
         total,
+        decoded: picked.counted,
     })
 }
 

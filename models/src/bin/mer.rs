@@ -152,7 +152,7 @@ enum BenchCommand {
         /// Timed runs per clip, after one warm-up.
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Print one JSON object last: `{"clips": [{file, frames, ms_per_clip, audio_ms}]}`.
+        /// Print one JSON object last: `{"clips": [{file, frames, decoded, ms_per_clip, audio_ms}]}`.
         #[arg(long)]
         json: bool,
     },
@@ -299,14 +299,14 @@ fn main() -> ExitCode {
         } => {
             let figures = bench::media(&clips, runs.max(1))?;
             println!(
-                "{:<28} {:>7} {:>12} {:>10}",
-                "clip", "frames", "16 frames ms", "audio ms"
+                "{:<28} {:>7} {:>8} {:>12} {:>10}",
+                "clip", "frames", "decoded", "16 frames ms", "audio ms"
             );
             for c in &figures {
                 let audio = c.audio_ms.map_or("–".to_owned(), |a| format!("{a:.1}"));
                 println!(
-                    "{:<28} {:>7} {:>12.1} {:>10}",
-                    c.file, c.frames, c.ms_per_clip, audio
+                    "{:<28} {:>7} {:>8} {:>12.1} {:>10}",
+                    c.file, c.frames, c.decoded, c.ms_per_clip, audio
                 );
             }
             if json {

@@ -14,7 +14,7 @@ use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::nn::{Conv1d, Conv1dConfig, Linear, LinearConfig};
 use crate::schema::Problem;
-use crate::text::bert::{Encoder, LayerShape, init_layer};
+use crate::text::bert::{Encoder, LayerShape};
 use crate::train::{Batch, Sample};
 
 /// The rate every waveform is resampled to.
@@ -207,22 +207,17 @@ impl AudioEncoderConfig {
                 .with_padding(pad)
                 .init(device),
             layer_norm: norm(shape.hidden),
-            encoder: Encoder {
-                layer: (0..shape.layers)
-                    .map(|_| {
-                        init_layer(
-                            LayerShape {
-                                hidden: shape.hidden,
-                                heads: shape.heads,
-                                intermediate: shape.intermediate,
-                                layer_norm_eps: shape.layer_norm_eps,
-                                dropout: self.dropout,
-                            },
-                            device,
-                        )
-                    })
-                    .collect(),
-            },
+            encoder: Encoder::init(
+                LayerShape {
+                    hidden: shape.hidden,
+                    heads: shape.heads,
+                    intermediate: shape.intermediate,
+                    layer_norm_eps: shape.layer_norm_eps,
+                    dropout: self.dropout,
+                },
+                shape.layers,
+                device,
+            ),
             dropout: DropoutConfig::new(self.dropout).init(),
             kernels: shape.conv_kernel.clone(),
             strides: shape.conv_stride.clone(),

@@ -392,29 +392,13 @@ impl FeatureCache {
             stamps.push((key, stamp));
         }
         if !missing.is_empty() {
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(missing.len());
-            let hashed: Vec<(usize, Result<String, CacheError>)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|w| {
-                        let missing = &missing;
-                        scope.spawn(move || {
-                            missing
-                                .iter()
-                                .skip(w)
-                                .step_by(workers)
-                                .map(|&i| (i, sha256_of_file(paths[i].as_ref())))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().expect("a hashing thread"))
-                    .collect()
-            });
-            for (i, sha256) in hashed {
+            let hashed = crate::parallel::round_robin(
+                missing.len(),
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                || (),
+                |_, k| sha256_of_file(paths[missing[k]].as_ref()),
+            );
+            for (&i, sha256) in missing.iter().zip(hashed) {
                 let (key, stamp) = &stamps[i];
                 let entry = MemoEntry {
                     sha256: sha256?,

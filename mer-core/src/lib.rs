@@ -23,6 +23,7 @@ pub mod identity;
 pub mod lora;
 pub mod metrics;
 pub mod nn;
+pub mod parallel;
 pub mod plan;
 pub mod reference;
 pub mod registry;

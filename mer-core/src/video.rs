@@ -16,7 +16,7 @@ use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::nn::{Linear, LinearConfig};
 use crate::schema::Problem;
-use crate::text::bert::{Encoder, LayerShape, init_layer};
+use crate::text::bert::{Encoder, LayerShape};
 use crate::train::{Batch, Sample};
 
 /// The shape of a video encoder (Hugging Face's `VideoMAEConfig` names).
@@ -119,22 +119,17 @@ impl VideoEncoderConfig {
         };
         VideoEncoder {
             patch_embeddings: LinearConfig::new(patch, shape.hidden).init(device),
-            encoder: Encoder {
-                layer: (0..shape.layers)
-                    .map(|_| {
-                        init_layer(
-                            LayerShape {
-                                hidden: shape.hidden,
-                                heads: shape.heads,
-                                intermediate: shape.intermediate,
-                                layer_norm_eps: shape.layer_norm_eps,
-                                dropout: self.dropout,
-                            },
-                            device,
-                        )
-                    })
-                    .collect(),
-            },
+            encoder: Encoder::init(
+                LayerShape {
+                    hidden: shape.hidden,
+                    heads: shape.heads,
+                    intermediate: shape.intermediate,
+                    layer_norm_eps: shape.layer_norm_eps,
+                    dropout: self.dropout,
+                },
+                shape.layers,
+                device,
+            ),
             fc_norm: norm(),
             dropout: DropoutConfig::new(self.dropout).init(),
             patch_size: shape.patch_size,

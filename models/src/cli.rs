@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use mer_core::architecture::ArchitectureConfig;
 use mer_core::cache::CacheError;
 use mer_core::config::{ConfigError, RawConfig, Source};
 use mer_core::plan::Plan;
 use mer_core::registry;
+use mer_core::run::RunConfig;
 use mer_core::store::StoreError;
 use mer_core::train::TrainError;
 
@@ -68,6 +70,20 @@ pub fn plan(
         .into());
     }
     Ok((registration.plan)(&raw)?)
+}
+
+/// The run config of architecture `C` (whose name `architecture` defaults to), resolved, and its
+/// TOML as saved beside a checkpoint.
+pub fn resolve<C>(raw: &RawConfig) -> anyhow::Result<(RunConfig<C>, String)>
+where
+    C: ArchitectureConfig,
+    RunConfig<C>: serde::Serialize,
+{
+    let mut raw = raw.clone();
+    raw.set_default_str("architecture", C::NAME);
+    let run: RunConfig<C> = raw.resolve()?;
+    let toml = toml::to_string_pretty(&run).context("serialising the config")?;
+    Ok((run, toml))
 }
 
 /// Prints a plan, as text or as one JSON object.

@@ -98,18 +98,12 @@ impl BertShape {
                 .with_epsilon(self.layer_norm_eps)
                 .init(device)
         };
-        let dropout_module = || DropoutConfig::new(dropout).init();
-        let layer = || {
-            init_layer(
-                LayerShape {
-                    hidden: self.hidden,
-                    heads: self.heads,
-                    intermediate: self.intermediate,
-                    layer_norm_eps: self.layer_norm_eps,
-                    dropout,
-                },
-                device,
-            )
+        let layer = LayerShape {
+            hidden: self.hidden,
+            heads: self.heads,
+            intermediate: self.intermediate,
+            layer_norm_eps: self.layer_norm_eps,
+            dropout,
         };
         Bert {
             embeddings: Embeddings {
@@ -119,11 +113,9 @@ impl BertShape {
                 token_type_embeddings: EmbeddingConfig::new(self.type_vocab_size, self.hidden)
                     .init(device),
                 layer_norm: norm(),
-                dropout: dropout_module(),
+                dropout: DropoutConfig::new(dropout).init(),
             },
-            encoder: Encoder {
-                layer: (0..self.layers).map(|_| layer()).collect(),
-            },
+            encoder: Encoder::init(layer, self.layers, device),
             family: self.family,
             pad_token_id: self.pad_token_id,
         }
@@ -203,8 +195,17 @@ pub(crate) struct LayerShape {
     pub dropout: f64,
 }
 
+impl<B: Backend> Encoder<B> {
+    /// `layers` BERT layers of `shape`, randomly initialised.
+    pub(crate) fn init(shape: LayerShape, layers: usize, device: &B::Device) -> Self {
+        Encoder {
+            layer: (0..layers).map(|_| init_layer(shape, device)).collect(),
+        }
+    }
+}
+
 /// A BERT layer of `shape`, randomly initialised.
-pub(crate) fn init_layer<B: Backend>(shape: LayerShape, device: &B::Device) -> Layer<B> {
+fn init_layer<B: Backend>(shape: LayerShape, device: &B::Device) -> Layer<B> {
     let norm = || {
         LayerNormConfig::new(shape.hidden)
             .with_epsilon(shape.layer_norm_eps)

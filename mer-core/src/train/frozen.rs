@@ -207,38 +207,15 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
             .into_vec()
             .expect("float features"))
     };
-    let workers = workers.clamp(1, chunks.len().max(1));
-    // Chunk i goes to worker i % workers: long and short batches are spread evenly.
-    let outputs: Vec<(usize, Result<Vec<f32>, MediaLoadError>)> = if workers == 1 {
-        chunks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, encode_chunk(network, c)))
-            .collect()
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let network = network.clone();
-                    let (chunks, encode_chunk) = (&chunks, &encode_chunk);
-                    scope.spawn(move || {
-                        (w..chunks.len())
-                            .step_by(workers)
-                            .map(|i| (i, encode_chunk(&network, chunks[i])))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("an encoding thread"))
-                .collect()
-        })
-    };
+    let outputs = crate::parallel::round_robin(
+        chunks.len(),
+        workers,
+        || network.clone(),
+        |network, i| encode_chunk(network, chunks[i]),
+    );
     let mut rows = vec![Vec::new(); indices.len()];
-    for (i, values) in outputs {
+    for (chunk, values) in chunks.iter().zip(outputs) {
         let values = values?;
-        let chunk = chunks[i];
         let dim = values.len() / chunk.len();
         for (row, &j) in chunk.iter().enumerate() {
             rows[j] = values[row * dim..(row + 1) * dim].to_vec();

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
@@ -78,13 +77,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// The resolved run config and its TOML (saved beside the checkpoint).
 fn resolve(raw: &RawConfig) -> anyhow::Result<(RunConfig<MultimodalConfig>, String)> {
-    let mut raw = raw.clone();
-    raw.set_default_str("architecture", "multimodal");
-    let run: RunConfig<MultimodalConfig> = raw.resolve()?;
-    let toml = toml::to_string_pretty(&run).context("serialising the config")?;
-    Ok((run, toml))
+    cli::resolve(raw)
 }
 
 fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {

@@ -100,13 +100,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// The resolved run config and its TOML (saved beside the checkpoint).
 fn resolve(raw: &RawConfig) -> anyhow::Result<(RunConfig<UnimodalConfig>, String)> {
-    let mut raw = raw.clone();
-    raw.set_default_str("architecture", "unimodal");
-    let run: RunConfig<UnimodalConfig> = raw.resolve()?;
-    let toml = toml::to_string_pretty(&run).context("serialising the config")?;
-    Ok((run, toml))
+    cli::resolve(raw)
 }
 
 fn train_command(args: &ConfigArgs, device: &str) -> anyhow::Result<()> {

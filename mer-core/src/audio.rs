@@ -301,7 +301,7 @@ impl<B: Backend> Encode<B> for AudioEncoder<B> {
 }
 
 impl CacheableEncoder for AudioEncoderConfig {
-    fn feature_identity<B2: Backend, M: Module<B2>>(
+    fn feature_identity<B: Backend, M: Module<B>>(
         &self,
         module: &M,
         _: &FeatureCache,

@@ -118,6 +118,9 @@ pub struct FeatureCache {
     root: PathBuf,
     memory: Arc<Mutex<MemoryLayer>>,
     stats: Mutex<CacheStats>,
+    /// `digests.json`, read on first use and kept: keying thousands of media files asks for one
+    /// digest at a time.
+    digests: Mutex<Option<DigestMemo>>,
 }
 
 const FEATURES: &str = "features";
@@ -340,6 +343,7 @@ impl FeatureCache {
                 order: VecDeque::new(),
             })),
             stats: Mutex::new(CacheStats::default()),
+            digests: Mutex::new(None),
         }
     }
 
@@ -357,18 +361,21 @@ impl FeatureCache {
         Ok(self.file_digests(&[path])?.remove(0))
     }
 
-    /// [`FeatureCache::file_digest`] of many files: the memo is read and written once, and files
-    /// it does not know are hashed on every core.
+    /// [`FeatureCache::file_digest`] of many files: the memo is written once, and files it does
+    /// not know are hashed on every core.
     pub fn file_digests<P: AsRef<Path> + Sync>(
         &self,
         paths: &[P],
     ) -> Result<Vec<String>, CacheError> {
         use std::os::unix::fs::MetadataExt;
         let memo_path = self.root.join(DIGESTS);
-        let mut memo: DigestMemo = fs::read(&memo_path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
+        let mut guard = self.digests.lock().expect("digest memo lock");
+        let memo = guard.get_or_insert_with(|| {
+            fs::read(&memo_path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .unwrap_or_default()
+        });
         let mut stamps = Vec::with_capacity(paths.len());
         let mut missing = Vec::new();
         for (i, path) in paths.iter().enumerate() {
@@ -406,7 +413,7 @@ impl FeatureCache {
                 };
                 memo.files.insert(key.clone(), entry);
             }
-            let json = serde_json::to_vec_pretty(&memo).expect("memo serialises");
+            let json = serde_json::to_vec_pretty(&*memo).expect("memo serialises");
             // Losing a race with another writer only costs a later re-hash.
             atomic::write(&memo_path, &json).map_err(io_at(&memo_path))?;
         }

@@ -6,7 +6,7 @@ use crate::cache::{CacheError, FeatureCache};
 use crate::config::{ConfigError, Origin, RawConfig};
 use crate::encoder::EncoderMode;
 use crate::plan::{Plan, plan};
-use crate::run::RunConfig;
+use crate::run::{DataConfig, RunConfig};
 use crate::schema::{ConfigValue, Kind};
 
 /// The backend plans are made on: CPU, with autodiff so trainable and frozen parameters differ.
@@ -20,6 +20,8 @@ pub struct Registration {
     pub schema: fn() -> Kind,
     /// Resolves a raw config and plans the run.
     pub plan: fn(&RawConfig) -> Result<Plan, ConfigError>,
+    /// The run's `data` table, resolved (nothing is built).
+    pub data: fn(&RawConfig) -> Result<DataConfig, ConfigError>,
     /// The feature-cache identities of the run's frozen encoders (what `mer cache prune` keeps).
     pub frozen_identities: fn(&RawConfig, &FeatureCache) -> Result<Vec<String>, IdentityError>,
 }
@@ -31,6 +33,12 @@ pub enum IdentityError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+}
+
+fn data<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<DataConfig, ConfigError> {
+    let mut raw = raw.clone();
+    raw.set_default_str("architecture", A::Config::NAME);
+    Ok(raw.resolve::<RunConfig<A::Config>>()?.data)
 }
 
 fn frozen_identities<A: Architecture<PlanBackend>>(
@@ -70,6 +78,7 @@ impl Registration {
             doc: <A::Config as ArchitectureConfig>::DOC,
             schema: <RunConfig<A::Config> as ConfigValue>::kind,
             plan: plan::<A>,
+            data: data::<A>,
             frozen_identities: frozen_identities::<A>,
         }
     }

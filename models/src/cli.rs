@@ -1,7 +1,7 @@
 //! What the `mer` tool and every architecture binary share: config arguments, `plan`, and the
 //! mapping of errors to exit codes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -84,6 +84,19 @@ where
     let run: RunConfig<C> = raw.resolve()?;
     let toml = toml::to_string_pretty(&run).context("serialising the config")?;
     Ok((run, toml))
+}
+
+/// A checkpoint folder's run config and network, on the CPU.
+pub fn open_checkpoint<A>(checkpoint: &Path) -> anyhow::Result<(RunConfig<A::Config>, A)>
+where
+    A: mer_core::architecture::Architecture<burn::backend::NdArray<f32>>,
+    RunConfig<A::Config>: serde::Serialize,
+{
+    let raw = RawConfig::load(&[&checkpoint.join("config.toml")], &[] as &[&str])?;
+    let (run, _) = resolve::<A::Config>(&raw)?;
+    let store = mer_core::store::Store::new(&run.output.checkpoints);
+    let network = store.load(checkpoint, A::init(&run.model, &Default::default()))?;
+    Ok((run, network))
 }
 
 /// Prints a plan, as text or as one JSON object.

@@ -196,9 +196,7 @@ pub fn check_dataset(raw: &mer_core::config::RawConfig) -> anyhow::Result<Vec<St
     use mer_datasets::Split;
     use mer_datasets::media::{AudioOptions, load_audio, sample_frames};
     // Any registered architecture's config: its resolved `data` table says what to check.
-    let plan = (mer_core::registry::for_config(raw, Some("unimodal"))?.plan)(raw)?;
-    let data: mer_core::run::DataConfig = serde_json::from_value(plan.config["data"].clone())
-        .context("reading the resolved data table")?;
+    let data = (mer_core::registry::for_config(raw, Some("unimodal"))?.data)(raw)?;
     let mut problems = Vec::new();
     for split in [Split::Train, Split::Dev, Split::Test] {
         if split == Split::Test && mer_datasets::test_split_file(&data).is_some_and(|p| !p.exists())

@@ -9,7 +9,6 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::config::{RawConfig, Source};
-use mer_core::metrics::Metrics;
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
 use mer_core::train::{self, MediaNeeds, TrainData};
@@ -119,36 +118,18 @@ fn train_on<B: AutodiffBackend>(
 }
 
 fn eval_command(checkpoint: &Path, split: Split) -> anyhow::Result<()> {
-    let raw = RawConfig::load(&[&checkpoint.join("config.toml")], &[] as &[&str])?;
-    let (run, _) = resolve(&raw)?;
-    let store = Store::new(&run.output.checkpoints);
-    let network = store.load(checkpoint, run.model.init::<Inference>(&Default::default()))?;
-    let encoder = &run.model.text.config;
-    let tokenizer = encoder.tokenizer()?;
-    let data = mer_datasets::load(&run.data, split)?;
-    let samples = text_data::samples(
-        &data.dialogues,
-        &text_data::prompt(encoder, &tokenizer)?,
-        &tokenizer,
-    )?;
+    let (run, network): (_, Multimodal<Inference>) = cli::open_checkpoint(checkpoint)?;
     let feed = run.model.media_feed();
     let needs = MediaNeeds {
         audio: true,
         video: true,
     };
-    let predicted: Vec<usize> = train::predict(
+    results::evaluate(
         &network,
-        &samples,
-        tokenizer.pad_id(),
+        &run.data,
+        &run.model.text.config,
+        split,
         run.training.eval_batch_size,
-        &Default::default(),
         (Some(&feed), needs),
-    )?
-    .iter()
-    .map(|p| train::argmax(p))
-    .collect();
-    let gold: Vec<usize> = samples.iter().map(|s| s.label).collect();
-    let metrics = Metrics::compute(&gold, &predicted, data.labels.len());
-    results::print_metrics(split, &metrics, &data.labels);
-    Ok(())
+    )
 }

@@ -10,10 +10,9 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::config::{RawConfig, Source};
-use mer_core::metrics::Metrics;
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
-use mer_core::train::{self, Sample, TrainData};
+use mer_core::train::{self, TrainData};
 use mer_datasets::{Dialogue, LabelSet, Split, Utterance};
 use models::cli::{self, ConfigArgs, PlanArgs};
 use models::results;
@@ -142,39 +141,19 @@ fn train_on<B: AutodiffBackend>(
 
 /// The network and config of a checkpoint folder.
 fn open(checkpoint: &Path) -> anyhow::Result<(RunConfig<UnimodalConfig>, Unimodal<Inference>)> {
-    let config_path = checkpoint.join("config.toml");
-    let raw = RawConfig::load(&[&config_path], &[] as &[&str])?;
-    let (run, _) = resolve(&raw)?;
-    let store = Store::new(&run.output.checkpoints);
-    let network = store.load(checkpoint, run.model.init::<Inference>(&Default::default()))?;
-    Ok((run, network))
+    cli::open_checkpoint(checkpoint)
 }
 
 fn eval_command(checkpoint: &Path, split: Split) -> anyhow::Result<()> {
     let (run, network) = open(checkpoint)?;
-    let encoder = &run.model.text.config;
-    let tokenizer = encoder.tokenizer()?;
-    let data = mer_datasets::load(&run.data, split)?;
-    let samples = text_data::samples(
-        &data.dialogues,
-        &text_data::prompt(encoder, &tokenizer)?,
-        &tokenizer,
-    )?;
-    let predicted: Vec<usize> = train::predict(
+    results::evaluate(
         &network,
-        &samples,
-        tokenizer.pad_id(),
+        &run.data,
+        &run.model.text.config,
+        split,
         run.training.eval_batch_size,
-        &Default::default(),
         (None, Default::default()),
-    )?
-    .iter()
-    .map(|p| train::argmax(p))
-    .collect();
-    let gold: Vec<usize> = samples.iter().map(|s: &Sample| s.label).collect();
-    let metrics = Metrics::compute(&gold, &predicted, data.labels.len());
-    results::print_metrics(split, &metrics, &data.labels);
-    Ok(())
+    )
 }
 
 fn infer_command(

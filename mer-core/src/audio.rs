@@ -13,7 +13,7 @@ use burn::tensor::{Int, Tensor};
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::nn::{Conv1d, Conv1dConfig, Linear, LinearConfig};
-use crate::schema::Problem;
+use crate::schema::{Problem, at_least_one, divides_hidden};
 use crate::text::bert::{Encoder, LayerShape};
 use crate::train::{Batch, Sample};
 
@@ -93,27 +93,13 @@ impl AudioShape {
                 return Err(Problem::new(key, "every entry must be at least 1"));
             }
         }
-        for (key, divisor) in [
-            ("heads", self.heads),
-            ("pos_conv_groups", self.pos_conv_groups),
-        ] {
-            if divisor == 0 || !self.hidden.is_multiple_of(divisor) {
-                return Err(Problem::new(
-                    key,
-                    format!("must divide hidden ({}), found {divisor}", self.hidden),
-                ));
-            }
-        }
-        for (key, value) in [
+        divides_hidden("heads", self.heads, self.hidden)?;
+        divides_hidden("pos_conv_groups", self.pos_conv_groups, self.hidden)?;
+        at_least_one(&[
             ("layers", self.layers),
             ("intermediate", self.intermediate),
             ("pos_conv_kernel", self.pos_conv_kernel),
-        ] {
-            if value == 0 {
-                return Err(Problem::new(key, "must be at least 1"));
-            }
-        }
-        Ok(())
+        ])
     }
 
     /// The fewest samples that make one frame: shorter inputs are padded to this.

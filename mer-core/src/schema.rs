@@ -38,6 +38,25 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Every `(key, value)` must be at least 1 (layer counts, widths, kernel sizes).
+pub fn at_least_one(fields: &[(&'static str, usize)]) -> Result<(), Problem> {
+    match fields.iter().find(|(_, value)| *value == 0) {
+        Some((key, _)) => Err(Problem::new(*key, "must be at least 1")),
+        None => Ok(()),
+    }
+}
+
+/// `key`'s `divisor` must split `hidden` evenly (attention heads, convolution groups).
+pub fn divides_hidden(key: &'static str, divisor: usize, hidden: usize) -> Result<(), Problem> {
+    if divisor == 0 || !hidden.is_multiple_of(divisor) {
+        return Err(Problem::new(
+            key,
+            format!("must divide hidden ({hidden}), found {divisor}"),
+        ));
+    }
+    Ok(())
+}
+
 impl Problem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Problem {

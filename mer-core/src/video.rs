@@ -15,7 +15,7 @@ use burn::tensor::{Tensor, TensorData};
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::encoder::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::nn::{Linear, LinearConfig};
-use crate::schema::Problem;
+use crate::schema::{Problem, at_least_one, divides_hidden};
 use crate::text::bert::{Encoder, LayerShape};
 use crate::train::{Batch, Sample};
 
@@ -47,23 +47,13 @@ pub struct VideoShape {
 
 impl VideoShape {
     fn check_shape(&self) -> Result<(), Problem> {
-        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
-            return Err(Problem::new(
-                "heads",
-                format!("must divide hidden ({}), found {}", self.hidden, self.heads),
-            ));
-        }
-        for (key, value) in [
+        divides_hidden("heads", self.heads, self.hidden)?;
+        at_least_one(&[
             ("patch_size", self.patch_size),
             ("tubelet_size", self.tubelet_size),
             ("layers", self.layers),
             ("intermediate", self.intermediate),
-        ] {
-            if value == 0 {
-                return Err(Problem::new(key, "must be at least 1"));
-            }
-        }
-        Ok(())
+        ])
     }
 }
 

@@ -55,24 +55,15 @@ pub struct BertShape {
 
 impl BertShape {
     fn check_shape(&self) -> Result<(), crate::schema::Problem> {
-        use crate::schema::Problem;
-        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
-            return Err(Problem::new(
-                "heads",
-                format!("must divide hidden ({}), found {}", self.hidden, self.heads),
-            ));
-        }
-        for (key, value) in [
+        use crate::schema::{Problem, at_least_one, divides_hidden};
+        divides_hidden("heads", self.heads, self.hidden)?;
+        at_least_one(&[
             ("vocab_size", self.vocab_size),
             ("layers", self.layers),
             ("intermediate", self.intermediate),
             ("max_positions", self.max_positions),
             ("type_vocab_size", self.type_vocab_size),
-        ] {
-            if value == 0 {
-                return Err(Problem::new(key, "must be at least 1"));
-            }
-        }
+        ])?;
         if self.pad_token_id >= self.vocab_size {
             return Err(Problem::new(
                 "pad_token_id",

@@ -1,6 +1,6 @@
 //! The classes each dataset labels utterances with, in the order class indices follow.
 
-use mer_core::run::{Dataset, LabelKind};
+use mer_core::input::data::{Dataset, LabelKind};
 
 use crate::DatasetError;
 

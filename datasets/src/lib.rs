@@ -2,7 +2,7 @@
 //! committed demo dataset.
 //!
 //! Which dataset a run reads, and what it predicts, is configured by
-//! [`mer_core::run::DataConfig`]; [`load`] turns that into dialogues of labelled utterances.
+//! [`mer_core::input::data::DataConfig`]; [`load`] turns that into dialogues of labelled utterances.
 
 mod csvfile;
 pub mod error;
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::DatasetError;
 pub use labels::LabelSet;
-use mer_core::run::{DataConfig, Dataset};
+use mer_core::input::data::{DataConfig, Dataset};
 pub use split::Split;
 
 /// One utterance of a dialogue, with its gold label.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use mer_core::run::LabelKind;
+use mer_core::input::data::LabelKind;
 
 use crate::csvfile::CsvFile;
 use crate::{DatasetError, Dialogue, LabelSet, Split, Utterance};

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-pub use mer_core::text::{SPEAKER_TOKENS, speaker_token};
+pub use mer_core::encoders::text::{SPEAKER_TOKENS, speaker_token};
 
 use crate::Dialogue;
 

@@ -371,7 +371,7 @@ fn broken_and_unusual_files_give_errors_that_name_them() {
 
 #[test]
 fn every_demo_utterance_has_speech_and_video_within_the_size_budget() {
-    use mer_core::run::{DataConfig, Dataset, LabelKind};
+    use mer_core::input::data::{DataConfig, Dataset, LabelKind};
     let config = DataConfig {
         dataset: Dataset::Demo,
         label: LabelKind::Emotion,

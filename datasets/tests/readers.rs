@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mer_core::run::{DataConfig, Dataset, LabelKind};
+use mer_core::input::data::{DataConfig, Dataset, LabelKind};
 use mer_datasets::{DatasetError, Split, load};
 
 fn config(dataset: Dataset, label: LabelKind, root: Option<&Path>) -> DataConfig {

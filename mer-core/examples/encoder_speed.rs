@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor};
-use mer_core::audio::AudioEncoderConfig;
+use mer_core::config::schema::ConfigValue;
 use mer_core::config::{RawConfig, Source};
-use mer_core::schema::ConfigValue;
-use mer_core::video::VideoEncoderConfig;
+use mer_core::encoders::audio::AudioEncoderConfig;
+use mer_core::encoders::video::VideoEncoderConfig;
 
 const DEMO: &str = include_str!("../../experiments/multimodal/demo.toml");
 

@@ -1,39 +1,37 @@
 //! mer's core: everything an architecture declared with the DSL is built on.
 //!
-//! - [`schema`]: the typed description of configs (types, defaults, docs) that validation,
-//!   JSON Schema and the Markdown reference are all made from;
-//! - [`config`]: TOML files merged in order, `--set` overrides, validation with file:line:column;
-//! - [`identity`]: the canonical form of an architecture config and its stable hash;
-//! - [`architecture`], [`registry`], [`plan`]: what `#[derive(Architecture)]` implements, where
-//!   architectures register, and the resolved plan of a run;
-//! - [`summary`]: the network label (`1xE--A+T+V`) and the parameter table;
-//! - [`store`], [`atomic`]: the content-addressed checkpoint store and atomic writes;
-//! - [`nn`]: the building blocks architectures are made of;
-//! - [`text`], [`audio`], [`video`]: the encoders of each modality.
+//! Its modules are layers, each depending only on those listed before it (`tests/layers.rs`
+//! checks this, and that no files depend on each other in a cycle):
+//!
+//! - [`util`]: atomic file writes, work spread over threads;
+//! - [`config`]: the typed description of configs (schema), TOML files merged in order with
+//!   `--set` overrides and validated with file:line:column, the Markdown reference, and the
+//!   identity hash of a config;
+//! - [`input`]: modalities, datasets and labels, samples, media decoded ahead, batches;
+//! - [`nn`]: the building blocks networks are made of (linear layers with LoRA, convolutions,
+//!   transformer layers, heads, projectors, fusions, losses);
+//! - [`cache`]: the persistent feature cache of frozen encoders;
+//! - [`encoders`]: the text, audio and video encoders and the modes of an `#[encoder]` field;
+//! - [`architecture`]: what `#[derive(Architecture)]` implements, the summary label and the
+//!   parameter table;
+//! - [`store`]: the content-addressed checkpoint store;
+//! - [`run`]: a run's whole config, its checkpoint name, its plan and its metrics;
+//! - [`train`]: the training loop, frozen features, evaluation, resuming;
+//! - [`registry`]: where architectures register, so tools find them by name.
 
 extern crate self as mer_core;
 
 pub mod architecture;
-pub mod atomic;
-pub mod audio;
 pub mod cache;
 pub mod config;
-pub mod encoder;
-pub mod identity;
-pub mod lora;
-pub mod metrics;
+pub mod encoders;
+pub mod input;
 pub mod nn;
-pub mod parallel;
-pub mod plan;
-pub mod reference;
 pub mod registry;
 pub mod run;
-pub mod schema;
 pub mod store;
-pub mod summary;
-pub mod text;
 pub mod train;
-pub mod video;
+pub mod util;
 
 pub use mer_macros::{Architecture, config};
 

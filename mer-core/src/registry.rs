@@ -3,14 +3,12 @@
 
 use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::cache::{CacheError, FeatureCache};
+use crate::config::schema::{ConfigValue, Kind};
 use crate::config::{ConfigError, Origin, RawConfig};
-use crate::encoder::EncoderMode;
-use crate::plan::{Plan, plan};
-use crate::run::{DataConfig, RunConfig};
-use crate::schema::{ConfigValue, Kind};
-
-/// The backend plans are made on: CPU, with autodiff so trainable and frozen parameters differ.
-pub type PlanBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+use crate::encoders::EncoderMode;
+use crate::input::DataConfig;
+use crate::run::RunConfig;
+use crate::run::plan::{Plan, PlanBackend, plan};
 
 /// A registered architecture, reachable by name.
 pub struct Registration {

@@ -41,7 +41,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             let ty = config_type(f);
             quote_spanned! {f.ty.span()=>
                 const _: fn() = || {
-                    fn assert_module_config<T: ::mer_core::schema::ConfigValue>() {}
+                    fn assert_module_config<T: ::mer_core::config::schema::ConfigValue>() {}
                     assert_module_config::<#ty>();
                 };
             }
@@ -123,7 +123,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote_spanned! {f.ty.span()=>
             #fname => ::std::option::Option::Some(
-                ::mer_core::encoder::Encode::<#backend>::encode(&self.#fident, batch)
+                ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
             ),
         }
     });
@@ -131,7 +131,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote_spanned! {f.ty.span()=>
             #fname => ::std::option::Option::Some(
-                ::mer_core::encoder::CacheableEncoder::feature_identity(
+                ::mer_core::encoders::CacheableEncoder::feature_identity(
                     &config.#fident.config, &self.#fident, cache,
                 )
             ),
@@ -141,7 +141,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote_spanned! {f.ty.span()=>
             #fname => ::std::option::Option::Some(
-                ::mer_core::encoder::CacheableEncoder::input_key(
+                ::mer_core::encoders::CacheableEncoder::input_key(
                     &config.#fident.config, sample, cache,
                 )
             ),
@@ -158,12 +158,12 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             #[doc = #doc]
             #vis fn #method(
                 &self,
-                batch: &::mer_core::train::Batch<#backend>,
+                batch: &::mer_core::input::Batch<#backend>,
             ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
                 match batch.features.get(#fname) {
                     ::std::option::Option::Some(features) => ::std::clone::Clone::clone(features),
                     ::std::option::Option::None => {
-                        ::mer_core::encoder::Encode::<#backend>::encode(&self.#fident, batch)
+                        ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
                     }
                 }
             }
@@ -200,7 +200,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 device: &#backend::Device,
             ) -> ::std::result::Result<#ident<#backend>, ::mer_core::architecture::InitError> {
                 let network = #ident { #(#init_fields,)* };
-                ::mer_core::architecture::materialize(&network);
+                ::mer_core::nn::weights::materialize(&network);
                 ::std::result::Result::Ok(network)
             }
         }
@@ -210,8 +210,8 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             const DOC: &'static str = #doc;
             const HAS_TEACHER: bool = #has_teacher;
 
-            fn summary(&self) -> ::mer_core::summary::Summary {
-                ::mer_core::summary::Summary::new(#experts, &[#(#modalities),*])
+            fn summary(&self) -> ::mer_core::architecture::Summary {
+                ::mer_core::architecture::Summary::new(#experts, &[#(#modalities),*])
             }
 
             fn encoders(&self) -> ::std::vec::Vec<::mer_core::architecture::EncoderInfo> {
@@ -245,7 +245,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             fn encode_part(
                 &self,
                 field: &str,
-                batch: &::mer_core::train::Batch<#backend>,
+                batch: &::mer_core::input::Batch<#backend>,
             ) -> ::std::option::Option<::mer_core::__private::burn::tensor::Tensor<#backend, 2>> {
                 match field {
                     #(#encode_arms)*
@@ -271,7 +271,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             fn input_key(
                 config: &Self::Config,
                 field: &str,
-                sample: &::mer_core::train::Sample,
+                sample: &::mer_core::input::Sample,
                 cache: &::mer_core::cache::FeatureCache,
             ) -> ::std::option::Option<::std::result::Result<
                 ::mer_core::cache::Key,
@@ -289,7 +289,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         }
 
         ::mer_core::__private::inventory::submit! {
-            ::mer_core::registry::Registration::of::<#ident<::mer_core::registry::PlanBackend>>()
+            ::mer_core::registry::Registration::of::<#ident<::mer_core::run::plan::PlanBackend>>()
         }
     }
 }
@@ -298,14 +298,14 @@ pub fn expand(arch: &Architecture) -> TokenStream {
 fn config_type(field: &ArchField) -> TokenStream {
     match &field.role {
         Role::Encoder { config, .. } => {
-            quote_spanned!(field.ty.span()=> ::mer_core::encoder::EncoderSlot<#config>)
+            quote_spanned!(field.ty.span()=> ::mer_core::encoders::EncoderSlot<#config>)
         }
         Role::Fusion { config } | Role::Head { config } | Role::Teacher { config } => {
             quote_spanned!(field.ty.span()=> #config)
         }
         Role::Hyper { .. } => {
             let ty = &field.ty;
-            quote_spanned!(ty.span()=> <#ty as ::mer_core::schema::ConfigValue>::Checked)
+            quote_spanned!(ty.span()=> <#ty as ::mer_core::config::schema::ConfigValue>::Checked)
         }
     }
 }
@@ -325,5 +325,5 @@ fn role_tokens(role: &Role) -> Option<TokenStream> {
 
 fn modality_tokens(modality: char) -> TokenStream {
     let variant = format_ident!("{}", modality.to_string());
-    quote!(::mer_core::summary::Modality::#variant)
+    quote!(::mer_core::input::Modality::#variant)
 }

@@ -48,7 +48,7 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
             }
             let schema_variants = variants.iter().map(|v| {
                 let (vname, vdoc) = (&v.name, &v.doc);
-                quote!(::mer_core::schema::Variant { name: #vname, doc: #vdoc })
+                quote!(::mer_core::config::schema::Variant { name: #vname, doc: #vdoc })
             });
             let display_arms = variants.iter().map(|v| {
                 let (vident, vname) = (&v.ident, &v.name);
@@ -81,11 +81,11 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
                     }
                 }
 
-                impl ::mer_core::schema::ConfigValue for #ident {
+                impl ::mer_core::config::schema::ConfigValue for #ident {
                     type Checked = Self;
 
-                    fn kind() -> ::mer_core::schema::Kind {
-                        ::mer_core::schema::Kind::Enum(::mer_core::schema::EnumSchema {
+                    fn kind() -> ::mer_core::config::schema::Kind {
+                        ::mer_core::config::schema::Kind::Enum(::mer_core::config::schema::EnumSchema {
                             name: #name,
                             doc: #doc,
                             variants: ::std::vec![#(#schema_variants),*],
@@ -126,7 +126,7 @@ pub fn default_tokens(ty: &Type, default: Option<&Expr>) -> TokenStream {
                 (false, _) => quote!(#expr),
             };
             quote_spanned! {expr.span()=>
-                ::std::option::Option::Some(::mer_core::schema::default_value::<#ty>(#value))
+                ::std::option::Option::Some(::mer_core::config::schema::default_value::<#ty>(#value))
             }
         }
     }
@@ -136,7 +136,7 @@ pub fn default_tokens(ty: &Type, default: Option<&Expr>) -> TokenStream {
 pub fn assert_config_value(ty: &Type) -> TokenStream {
     quote_spanned! {ty.span()=>
         const _: fn() = || {
-            fn assert_config_value<T: ::mer_core::schema::ConfigValue>() {}
+            fn assert_config_value<T: ::mer_core::config::schema::ConfigValue>() {}
             assert_config_value::<#ty>();
         };
     }
@@ -178,10 +178,10 @@ pub fn table_config_value(
     let schema_fields = fields.iter().map(|f| {
         let (fname, fdoc, ty, default) = (f.ident.to_string(), f.doc, &f.ty, &f.default);
         quote! {
-            ::mer_core::schema::Field {
+            ::mer_core::config::schema::Field {
                 name: #fname,
                 doc: #fdoc,
-                kind: <#ty as ::mer_core::schema::ConfigValue>::kind(),
+                kind: <#ty as ::mer_core::config::schema::ConfigValue>::kind(),
                 default: #default,
             }
         }
@@ -190,20 +190,20 @@ pub fn table_config_value(
     let names = fields.iter().map(|f| f.ident.to_string());
     let own = check.map(|path| quote!(#path(self)?;));
     quote! {
-        impl ::mer_core::schema::ConfigValue for #ident {
+        impl ::mer_core::config::schema::ConfigValue for #ident {
             type Checked = Self;
 
-            fn kind() -> ::mer_core::schema::Kind {
-                ::mer_core::schema::Kind::Table(::mer_core::schema::TableSchema {
+            fn kind() -> ::mer_core::config::schema::Kind {
+                ::mer_core::config::schema::Kind::Table(::mer_core::config::schema::TableSchema {
                     name: #name,
                     doc: #doc,
                     fields: ::std::vec![#(#schema_fields),*],
                 })
             }
 
-            fn check(&self) -> ::std::result::Result<(), ::mer_core::schema::Problem> {
+            fn check(&self) -> ::std::result::Result<(), ::mer_core::config::schema::Problem> {
                 #(
-                    ::mer_core::schema::ConfigValue::check(&self.#idents)
+                    ::mer_core::config::schema::ConfigValue::check(&self.#idents)
                         .map_err(|problem| problem.within(#names))?;
                 )*
                 #own

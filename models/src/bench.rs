@@ -9,10 +9,10 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::config::{RawConfig, Source};
-use mer_core::encoder::EncoderMode;
+use mer_core::encoders::EncoderMode;
+use mer_core::encoders::text::hf;
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
-use mer_core::text::hf;
 use mer_core::train::{self, TrainData, frozen};
 use serde::Serialize;
 

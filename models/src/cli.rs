@@ -9,9 +9,9 @@ use clap::Args;
 use mer_core::architecture::ArchitectureConfig;
 use mer_core::cache::CacheError;
 use mer_core::config::{ConfigError, RawConfig, Source};
-use mer_core::plan::Plan;
 use mer_core::registry;
 use mer_core::run::RunConfig;
+use mer_core::run::plan::Plan;
 use mer_core::store::StoreError;
 use mer_core::train::TrainError;
 
@@ -119,7 +119,7 @@ pub fn print_plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
 /// contend with them (14% slower measured on 2 cores). Training an encoder runs one batch at a
 /// time, where those threads help (8%). An explicit `MATMUL_NUM_THREADS` is left alone.
 pub fn tune_cpu_threads(encoders: &[mer_core::architecture::EncoderInfo]) {
-    use mer_core::encoder::EncoderMode;
+    use mer_core::encoders::EncoderMode;
     let only_frozen =
         !encoders.is_empty() && encoders.iter().all(|e| e.mode == EncoderMode::Frozen);
     if only_frozen && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
@@ -138,7 +138,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             let bad_input = error.chain().any(|cause| {
                 cause.is::<ConfigError>()
                     || cause.is::<mer_datasets::DatasetError>()
-                    || cause.is::<mer_core::text::TextError>()
+                    || cause.is::<mer_core::encoders::text::TextError>()
                     || cause.is::<mer_core::architecture::InitError>()
                     || matches!(
                         cause.downcast_ref::<TrainError>(),

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use burn::backend::NdArray;
 use burn::tensor::{Int, Tensor, TensorData};
-use mer_core::atomic;
-use mer_core::text::{Pooling, PromptKind, TextEncoderConfig, TokenBatch, hf};
+use mer_core::encoders::text::{Pooling, PromptKind, TextEncoderConfig, TokenBatch, hf};
+use mer_core::util::atomic;
 use safetensors::{Dtype, View};
 
 type B = NdArray<f32>;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use burn::backend::NdArray;
 use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use mer_core::config::RawConfig;
-use mer_core::lora;
+use mer_core::nn::lora;
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
 

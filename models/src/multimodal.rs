@@ -7,12 +7,12 @@ use burn::nn::Dropout;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
-use mer_core::audio::{AudioEncoder, AudioEncoderConfig};
+use mer_core::config::schema::Problem;
+use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
+use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
+use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
+use mer_core::input::MediaFeed;
 use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, ConcatFusion, ConcatFusionConfig};
-use mer_core::schema::Problem;
-use mer_core::text::{TextEncoder, TextEncoderConfig};
-use mer_core::train::MediaFeed;
-use mer_core::video::{VideoEncoder, VideoEncoderConfig};
 use mer_datasets::media::ClipLoader;
 
 /// Text, audio and video of an utterance, each encoded to one vector, concatenated, projected,
@@ -85,8 +85,8 @@ impl MultimodalConfig {
     }
 }
 
-impl<B: Backend> mer_core::train::Classifier<B> for Multimodal<B> {
-    fn logits(&self, batch: &mer_core::train::Batch<B>) -> Tensor<B, 2> {
+impl<B: Backend> mer_core::architecture::Classifier<B> for Multimodal<B> {
+    fn logits(&self, batch: &mer_core::input::Batch<B>) -> Tensor<B, 2> {
         let dropout = Dropout { prob: self.dropout };
         let pooled = vec![
             dropout.forward(self.encode_text(batch)),

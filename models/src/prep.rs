@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use mer_core::atomic;
+use mer_core::util::atomic;
 use mer_datasets::media::audio::{decode_mono, write_flac};
 
 /// MELD.Raw's folders per split, relative to the root.

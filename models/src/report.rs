@@ -96,7 +96,7 @@ pub fn rows(runs: &[(PathBuf, u64, BestEpoch)]) -> Vec<Row> {
                 Stat::of(&runs.iter().map(|r| f(&r.2)).collect::<Vec<_>>())
             };
             let all_tested = runs.iter().all(|r| r.2.test.is_some());
-            let test = |f: &dyn Fn(&mer_core::metrics::Metrics) -> f64| {
+            let test = |f: &dyn Fn(&mer_core::run::metrics::Metrics) -> f64| {
                 all_tested.then(|| stat(&|b: &BestEpoch| f(b.test.as_ref().expect("checked"))))
             };
             let mut seeds: Vec<u64> = runs.iter().map(|r| r.1).collect();

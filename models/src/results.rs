@@ -1,11 +1,13 @@
 //! What architecture binaries print: a finished training run, and a split's metrics.
 
 use burn::tensor::backend::Backend;
+use mer_core::architecture::Classifier;
 use mer_core::config::{ConfigError, RawConfig};
-use mer_core::metrics::Metrics;
-use mer_core::run::DataConfig;
-use mer_core::text::TextEncoderConfig;
-use mer_core::train::{self, Classifier, MediaFeed, MediaNeeds, Outcome, TrainData};
+use mer_core::encoders::text::TextEncoderConfig;
+use mer_core::input::data::DataConfig;
+use mer_core::input::{MediaFeed, MediaNeeds};
+use mer_core::run::metrics::Metrics;
+use mer_core::train::{self, Outcome, TrainData};
 use mer_datasets::{LabelSet, Split};
 
 /// The head must have one output per class of the configured labels.

@@ -1,9 +1,10 @@
 //! Turning a dataset into the samples a model reads: prompts, then token ids, beside the
 //! utterances' media files (decoded later, by the encoders that read them).
 
-use mer_core::run::DataConfig;
-use mer_core::text::{PromptKind, TextEncoderConfig, TextTokenizer};
-use mer_core::train::{Sample, TrainData};
+use mer_core::encoders::text::{PromptKind, TextEncoderConfig, TextTokenizer};
+use mer_core::input::Sample;
+use mer_core::input::data::DataConfig;
+use mer_core::train::TrainData;
 use mer_datasets::prompt::{Prompt, PromptTokens};
 use mer_datasets::{Dialogue, LabelSet, Split};
 

@@ -5,9 +5,9 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
+use mer_core::config::schema::Problem;
+use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Projector, ProjectorConfig};
-use mer_core::schema::Problem;
-use mer_core::text::{TextEncoder, TextEncoderConfig};
 
 /// The text-only baseline: an utterance encoder, a projector and a classifier head.
 #[derive(Module, Debug, Architecture)]
@@ -85,8 +85,8 @@ impl<B: Backend> Unimodal<B> {
     }
 }
 
-impl<B: Backend> mer_core::train::Classifier<B> for Unimodal<B> {
-    fn logits(&self, batch: &mer_core::train::Batch<B>) -> Tensor<B, 2> {
+impl<B: Backend> mer_core::architecture::Classifier<B> for Unimodal<B> {
+    fn logits(&self, batch: &mer_core::input::Batch<B>) -> Tensor<B, 2> {
         self.classify(self.encode_text(batch))
     }
 }

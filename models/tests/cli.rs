@@ -365,7 +365,7 @@ fn store_tools_list_collect_and_export() {
 
 #[test]
 fn report_gives_mean_and_std_over_seeds() {
-    use mer_core::metrics::Metrics;
+    use mer_core::run::metrics::Metrics;
     use mer_core::store::Manifest;
     use mer_core::train::BestEpoch;
 

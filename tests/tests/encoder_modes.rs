@@ -10,9 +10,11 @@ use burn::tensor::backend::Backend;
 use mer_core::architecture::Architecture;
 use mer_core::cache::FeatureCache;
 use mer_core::config::{RawConfig, Source};
+use mer_core::input::{Batch, Sample};
+use mer_core::nn::weights::{Tensors, part_bytes};
 use mer_core::run::RunConfig;
-use mer_core::store::{Store, Tensors, part_bytes};
-use mer_core::train::{self, Batch, FrozenFeatures, Sample, SplitName, TrainData};
+use mer_core::store::Store;
+use mer_core::train::{self, FrozenFeatures, SplitName, TrainData};
 use models::unimodal::DEMO_CONFIG;
 use models::{Unimodal, UnimodalConfig, text_data};
 
@@ -299,7 +301,7 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     let batch = Batch::<B>::new(&refs, data.pad_id, &Default::default());
     let base = network::<B>(&base_run);
     let adapted = network::<B>(&lora_run);
-    let adapters = mer_core::lora::adapters(&adapted.text);
+    let adapters = mer_core::nn::lora::adapters(&adapted.text);
     assert_eq!(adapters.len(), 2 * adapted.text.bert.encoder.layer.len());
     assert!(
         adapters
@@ -330,7 +332,7 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     let trained = store
         .load(&outcome.dir, lora_run.model.init::<B>(&Default::default()))
         .unwrap();
-    let moved = mer_core::lora::adapters(&trained.text).len();
+    let moved = mer_core::nn::lora::adapters(&trained.text).len();
     assert_eq!(moved, adapters.len(), "adapters are saved and loaded back");
     let b_norm: f32 = trained
         .text
@@ -353,8 +355,8 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     assert!(b_norm > 0.0, "the adapters trained");
 
     // Merging folds the adapters in: same outputs, no adapters left.
-    let merged = mer_core::lora::merge(trained.text.clone());
-    assert!(mer_core::lora::adapters(&merged).is_empty());
+    let merged = mer_core::nn::lora::merge(trained.text.clone());
+    assert!(mer_core::nn::lora::adapters(&merged).is_empty());
     let with: Tensor<B, 2> = trained
         .text
         .forward(batch.text.ids.clone(), batch.text.attention_mask.clone());

@@ -1,7 +1,7 @@
 //! The identity hash: what changes it and what never does.
 
+use mer_core::config::identity::Identity;
 use mer_core::config::{RawConfig, Source};
-use mer_core::identity::Identity;
 use mer_core::run::RunConfig;
 use models::UnimodalConfig;
 use models::unimodal::DEMO_CONFIG;

@@ -9,11 +9,11 @@ use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::architecture::ArchitectureConfig;
-use mer_core::atomic;
 use mer_core::config::{RawConfig, Source};
 use mer_core::nn::ClassifierHeadConfig;
 use mer_core::run::RunConfig;
 use mer_core::store::{Manifest, Store};
+use mer_core::util::atomic;
 use models::unimodal::DEMO_CONFIG;
 use models::{Unimodal, UnimodalConfig};
 
@@ -56,7 +56,7 @@ fn two_checkpoints(root: &Path) -> (Store, Unimodal<B>, PathBuf, PathBuf) {
         dropout: 0.1,
     }
     .init(&device);
-    mer_core::architecture::materialize(&head);
+    mer_core::nn::weights::materialize(&head);
     let second = Unimodal {
         head,
         ..first.clone()

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use burn::backend::NdArray;
 use burn::tensor::{Int, Tensor, TensorData};
-use mer_core::text::{Pooling, PromptKind, TextEncoderConfig, TextError};
+use mer_core::encoders::text::{Pooling, PromptKind, TextEncoderConfig, TextError};
 use safetensors::SafeTensors;
 
 type B = NdArray<f32>;

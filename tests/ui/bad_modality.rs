@@ -4,7 +4,7 @@ use mer_core::Architecture;
 #[allow(unused_imports)]
 use mer_core::nn::{ClassifierHead, ClassifierHeadConfig};
 #[allow(unused_imports)]
-use mer_core::text::{TextEncoder, TextEncoderConfig};
+use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 
 #[derive(Module, Debug, Architecture)]
 pub struct Net<B: Backend> {

@@ -11,7 +11,7 @@ use ffmpeg_next::util::frame;
 
 use super::{MediaError, Opened, open_stream};
 
-pub use mer_core::audio::KeepEnd;
+pub use mer_core::encoders::audio::KeepEnd;
 
 /// How a recording becomes an encoder's input.
 #[derive(Debug, Clone, PartialEq)]

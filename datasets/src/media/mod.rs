@@ -1,6 +1,6 @@
 //! Decoding audio and video with the system FFmpeg (through ffmpeg-next): any file FFmpeg reads
 //! becomes mono 16 kHz samples ([`audio`]) or N sampled RGB frames ([`video`]). Training decodes
-//! them on worker threads ahead of the model (`mer_core::train::prefetch`).
+//! them on worker threads ahead of the model (`mer_core::input::prefetch`).
 
 pub mod audio;
 pub mod source;

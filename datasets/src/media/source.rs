@@ -1,8 +1,8 @@
 //! The [`MediaSource`] training reads: each sample's files decoded as its encoders expect.
 
-use mer_core::audio::{AudioEncoderConfig, SAMPLE_RATE};
-use mer_core::train::{Media, MediaLoadError, MediaNeeds, MediaSource, Sample, VideoClip};
-use mer_core::video::VideoEncoderConfig;
+use mer_core::encoders::audio::{AudioEncoderConfig, SAMPLE_RATE};
+use mer_core::encoders::video::VideoEncoderConfig;
+use mer_core::input::{Media, MediaLoadError, MediaNeeds, MediaSource, Sample, VideoClip};
 
 use super::{AudioOptions, MediaError, load_audio, sample_frames, videomae_pixels};
 

@@ -6,13 +6,16 @@
 //! ```
 
 mod error;
+pub mod identity;
+pub mod reference;
+pub mod schema;
 mod source;
 mod validate;
 
 pub use error::{ConfigError, Origin};
 pub use source::{Entry, Node, RawConfig, Source};
 
-use crate::schema::Kind;
+use schema::Kind;
 
 impl RawConfig {
     /// Reads and merges `files` in order (later wins, tables merge recursively), then applies
@@ -44,11 +47,11 @@ impl RawConfig {
     }
 
     /// Validates against `T`'s schema, fills in defaults and builds the typed config.
-    pub fn resolve<T: crate::schema::ConfigValue>(&self) -> Result<T, ConfigError> {
+    pub fn resolve<T: schema::ConfigValue>(&self) -> Result<T, ConfigError> {
         self.resolve_kind(&T::kind())
     }
 
-    fn resolve_kind<T: crate::schema::ConfigValue>(&self, kind: &Kind) -> Result<T, ConfigError> {
+    fn resolve_kind<T: schema::ConfigValue>(&self, kind: &Kind) -> Result<T, ConfigError> {
         let table = kind
             .as_table()
             .expect("a config root is a table (a #[config] struct)");

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::error::{ConfigError, Origin};
 use super::source::{Entry, Node};
-use crate::schema::{Kind, TableSchema};
+use crate::config::schema::{Kind, TableSchema};
 
 /// Validates `entries` against `schema`, returning the complete table (defaults filled in).
 pub fn table(

@@ -3,7 +3,7 @@
 //!
 //! Every layer carries its adapter's tensors. Without LoRA they are 1-element stand-ins
 //! (`settings` of one value; real adapters have two), so an adapter can be injected later by
-//! mapping parameters alone ([`crate::lora`]): Burn's module mappers replace tensors but cannot
+//! mapping parameters alone ([`crate::nn::lora`]): Burn's module mappers replace tensors but cannot
 //! add fields. (Empty tensors would do, but GPU backends refuse zero-sized launches.)
 
 use burn::module::{Module, Param};

@@ -6,12 +6,11 @@ use std::time::Instant;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use super::batch::{Batch, Sample};
-use super::media::{Media, MediaFeed, MediaLoadError, MediaNeeds};
-use super::trainer::TrainData;
+use super::data::TrainData;
 use crate::architecture::{Architecture, ArchitectureConfig};
 use crate::cache::{CacheError, FeatureCache, Features, Key};
-use crate::encoder::EncoderMode;
+use crate::encoders::EncoderMode;
+use crate::input::{Batch, Media, MediaFeed, MediaLoadError, MediaNeeds, Sample};
 
 /// Which split a batch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +206,7 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
             .into_vec()
             .expect("float features"))
     };
-    let outputs = crate::parallel::round_robin(
+    let outputs = crate::util::parallel::round_robin(
         chunks.len(),
         workers,
         || network.clone(),

@@ -1,19 +1,18 @@
-//! Training: losses, the learning-rate schedule, batches, media decoding ahead of the model, and
-//! the loop that trains a network, selects it on dev, and resumes after a crash.
+//! Training: the learning-rate schedule, frozen encoders' features, the loop that trains a
+//! network, selects it on dev and resumes after a crash, and prediction.
 
-pub mod batch;
+pub mod data;
+pub mod error;
+pub mod evaluate;
+pub mod fit;
 pub mod frozen;
-pub mod loss;
-pub mod media;
-pub mod prefetch;
+pub mod records;
 pub mod schedule;
-mod trainer;
+mod state;
 
-pub use batch::{AudioInput, Batch, Classifier, Sample, TextInput, VideoInput};
+pub use data::TrainData;
+pub use error::TrainError;
+pub use evaluate::{argmax, predict, predict_with};
+pub use fit::train;
 pub use frozen::{FrozenFeatures, SplitName};
-pub use media::{
-    Media, MediaFeed, MediaLoadError, MediaNeeds, MediaSource, MediaStream, VideoClip,
-};
-pub use trainer::{
-    BestEpoch, EpochRecord, Outcome, TrainData, TrainError, argmax, predict, predict_with, train,
-};
+pub use records::{BestEpoch, EpochRecord, Outcome};

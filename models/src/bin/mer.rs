@@ -7,8 +7,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mer_core::cache::FeatureCache;
 use mer_core::config::{ConfigError, RawConfig};
+use mer_core::config::{reference, schema};
+use mer_core::registry;
 use mer_core::store::{Store, StoreError};
-use mer_core::{atomic, reference, registry, schema};
+use mer_core::util::atomic;
 use models::bench::{self, MeldTextBench};
 use models::cli::{self, PlanArgs};
 

@@ -1,0 +1,103 @@
+//! What `#[derive(Architecture)]` implements: a network, its backend-independent config, and its
+//! forward pass.
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use super::label::Summary;
+use super::part::{PartMapper, PartVisitor};
+use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
+use crate::config::schema::ConfigValue;
+use crate::encoders::EncoderMode;
+use crate::input::{Batch, MediaNeeds, Modality, Sample};
+
+/// An architecture's generated config (`<Name>Config`), independent of the backend.
+pub trait ArchitectureConfig: ConfigValue {
+    /// The registered name (`architecture = "unimodal"`).
+    const NAME: &'static str;
+    /// The architecture's doc comment.
+    const DOC: &'static str;
+    /// Whether a teacher is part of it: its runs are distillation runs.
+    const HAS_TEACHER: bool;
+
+    /// The network label (`1xE--T`).
+    fn summary(&self) -> Summary;
+
+    /// Every encoder, its modality and mode.
+    fn encoders(&self) -> Vec<EncoderInfo>;
+}
+
+/// An encoder field as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderInfo {
+    pub field: &'static str,
+    pub modality: Modality,
+    pub mode: EncoderMode,
+}
+
+/// What every epoch decodes: the media of encoders that run (frozen ones read the cache).
+pub fn media_per_epoch(encoders: &[EncoderInfo]) -> MediaNeeds {
+    MediaNeeds::of_all(
+        encoders
+            .iter()
+            .filter(|e| e.mode != EncoderMode::Frozen)
+            .map(|e| e.modality),
+    )
+}
+
+/// A network declared with the DSL: parts that can be visited and mapped one by one.
+pub trait Architecture<B: Backend>: Module<B> {
+    type Config: ArchitectureConfig;
+
+    /// Builds the network.
+    ///
+    /// # Panics
+    /// When [`Architecture::try_init`] fails.
+    fn init(config: &Self::Config, device: &B::Device) -> Self {
+        Self::try_init(config, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds the network, reporting what only building reveals (LoRA targets that match no
+    /// layer).
+    fn try_init(config: &Self::Config, device: &B::Device) -> Result<Self, InitError>;
+
+    /// Calls `visitor` once per role field, in declaration order.
+    fn visit_parts<V: PartVisitor<B>>(&self, visitor: &mut V);
+
+    /// Rebuilds the network with every role field passed through `mapper` (loading weights).
+    fn map_parts<M: PartMapper<B>>(self, mapper: &mut M) -> Result<Self, M::Error>;
+
+    /// Runs encoder `field` on `batch` → [N, H]; `None` when there is no such encoder.
+    fn encode_part(&self, field: &str, batch: &Batch<B>) -> Option<Tensor<B, 2>>;
+
+    /// The feature-cache identity of encoder `field` as built here from `config`.
+    fn feature_identity(
+        &self,
+        config: &Self::Config,
+        field: &str,
+        cache: &FeatureCache,
+    ) -> Option<Result<FeatureIdentity, CacheError>>;
+
+    /// The cache key of `sample`'s input to encoder `field` (media files are keyed by their
+    /// content, whose digests `cache` remembers).
+    fn input_key(
+        config: &Self::Config,
+        field: &str,
+        sample: &Sample,
+        cache: &FeatureCache,
+    ) -> Option<Result<Key, CacheError>>;
+}
+
+/// An encoder that could not be built as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("model.{field}.lora.targets: {error}")]
+pub struct InitError {
+    pub field: &'static str,
+    pub error: crate::nn::lora::LoraError,
+}
+
+/// A network that scores a batch: class logits [N, C].
+pub trait Classifier<B: Backend> {
+    fn logits(&self, batch: &Batch<B>) -> Tensor<B, 2>;
+}

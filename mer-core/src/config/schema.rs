@@ -1,0 +1,357 @@
+//! The typed description of a config: what keys exist, their types, defaults and docs.
+//!
+//! `#[config]` and `#[derive(Architecture)]` implement [`ConfigValue`]; validation
+//! ([`crate::config`]), the JSON Schema ([`json_schema`]) and the Markdown reference
+//! ([`crate::config::reference`]) all read the same [`Kind`], so they cannot disagree.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value as Json, json};
+
+/// A type that can stand in a config: it describes itself and round-trips through serde.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a config value: it is neither a scalar nor a `#[config]` type",
+    label = "not a config value",
+    note = "hyper-parameters are bool, integers, floats, String, Vec or Option of those, or types marked #[config]; a Burn module field needs a role: #[encoder(modality = \"T\")], #[fusion], #[head] or #[teacher]"
+)]
+pub trait ConfigValue: Serialize + DeserializeOwned + Clone + std::fmt::Debug + PartialEq {
+    /// Always `Self`. Generated configs name hyper-parameter fields through it, so a type that
+    /// is not a config value fails with this trait's message alone, not serde's.
+    type Checked;
+
+    /// The schema of this type.
+    fn kind() -> Kind;
+
+    /// Checks what types cannot (`hidden` divisible by `heads`, widths that must agree).
+    fn check(&self) -> Result<(), Problem> {
+        Ok(())
+    }
+}
+
+/// A value that has the right type but cannot work, and the key it is at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The dotted key, relative to the value checked; empty for the value itself.
+    pub key: String,
+    pub message: String,
+}
+
+/// Every `(key, value)` must be at least 1 (layer counts, widths, kernel sizes).
+pub fn at_least_one(fields: &[(&'static str, usize)]) -> Result<(), Problem> {
+    match fields.iter().find(|(_, value)| *value == 0) {
+        Some((key, _)) => Err(Problem::new(*key, "must be at least 1")),
+        None => Ok(()),
+    }
+}
+
+/// `key`'s `divisor` must split `hidden` evenly (attention heads, convolution groups).
+pub fn divides_hidden(key: &'static str, divisor: usize, hidden: usize) -> Result<(), Problem> {
+    if divisor == 0 || !hidden.is_multiple_of(divisor) {
+        return Err(Problem::new(
+            key,
+            format!("must divide hidden ({hidden}), found {divisor}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same problem seen from the table that holds the value at `field`.
+    pub fn within(self, field: &str) -> Self {
+        let key = if self.key.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{}", self.key)
+        };
+        Problem { key, ..self }
+    }
+}
+
+/// The type of a config value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Bool,
+    /// An integer in `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// A finite float (an integer is accepted and widened).
+    Float,
+    String,
+    Enum(EnumSchema),
+    Table(TableSchema),
+    Array(Box<Kind>),
+    /// May be left out; no default.
+    Optional(Box<Kind>),
+}
+
+/// A table of named fields: a `#[config]` struct or an architecture config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    /// The Rust type name (`TextEncoderConfig`).
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub fields: Vec<Field>,
+}
+
+/// One key of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub kind: Kind,
+    /// The value used when the key is left out.
+    pub default: Option<toml::Value>,
+}
+
+/// A choice among named strings: a `#[config]` enum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumSchema {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+impl Kind {
+    /// Whether a missing value can be filled in without the user: optional, or a table whose
+    /// every key has a default.
+    pub fn is_defaultable(&self) -> bool {
+        match self {
+            Kind::Optional(_) => true,
+            Kind::Table(table) => table.fields.iter().all(|f| !f.is_required()),
+            _ => false,
+        }
+    }
+
+    /// The table schema, for kinds that are tables.
+    pub fn as_table(&self) -> Option<&TableSchema> {
+        match self {
+            Kind::Table(table) => Some(table),
+            _ => None,
+        }
+    }
+
+    /// A short human name: `integer ≥ 1`, `one of "ce", "focal"`.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Bool => "a boolean".into(),
+            Kind::Integer { min, max } if *min == 0 && *max == i64::MAX => {
+                "a non-negative integer".into()
+            }
+            Kind::Integer { .. } => "an integer".into(),
+            Kind::Float => "a float".into(),
+            Kind::String => "a string".into(),
+            Kind::Enum(e) => format!(
+                "one of {}",
+                e.variants
+                    .iter()
+                    .map(|v| format!("\"{}\"", v.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Kind::Table(_) => "a table".into(),
+            Kind::Array(inner) => format!("an array of {}", inner.plural()),
+            Kind::Optional(inner) => inner.describe(),
+        }
+    }
+
+    fn plural(&self) -> String {
+        match self {
+            Kind::Bool => "booleans".into(),
+            Kind::Integer { .. } => "integers".into(),
+            Kind::Float => "floats".into(),
+            Kind::String | Kind::Enum(_) => "strings".into(),
+            Kind::Table(_) => "tables".into(),
+            Kind::Array(_) => "arrays".into(),
+            Kind::Optional(inner) => inner.plural(),
+        }
+    }
+}
+
+impl Field {
+    /// Neither defaulted nor fillable: the user must write it.
+    pub fn is_required(&self) -> bool {
+        self.default.is_none() && !self.kind.is_defaultable()
+    }
+}
+
+/// A field default as a TOML value; used by the generated schemas.
+pub fn default_value<T: Serialize>(value: T) -> toml::Value {
+    toml::Value::try_from(value).expect("a config default serialises to TOML")
+}
+
+/// A config built from its schema's defaults alone, when every key has one.
+pub fn defaults<T: ConfigValue + serde::de::DeserializeOwned>() -> Option<T> {
+    fn fill(table: &TableSchema) -> Option<toml::Table> {
+        let mut out = toml::Table::new();
+        for field in &table.fields {
+            match (&field.default, &field.kind) {
+                (Some(value), _) => {
+                    out.insert(field.name.to_owned(), value.clone());
+                }
+                (None, Kind::Optional(_)) => {}
+                (None, Kind::Table(inner)) => {
+                    out.insert(field.name.to_owned(), toml::Value::Table(fill(inner)?));
+                }
+                (None, _) => return None,
+            }
+        }
+        Some(out)
+    }
+    let table = fill(T::kind().as_table()?)?;
+    toml::Value::Table(table).try_into().ok()
+}
+
+macro_rules! integer_kinds {
+    ($($ty:ty),*) => {$(
+        impl ConfigValue for $ty {
+            type Checked = Self;
+            fn kind() -> Kind {
+                Kind::Integer {
+                    min: i64::try_from(<$ty>::MIN).unwrap_or(i64::MIN),
+                    max: i64::try_from(<$ty>::MAX).unwrap_or(i64::MAX),
+                }
+            }
+        }
+    )*};
+}
+integer_kinds!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl ConfigValue for bool {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Bool
+    }
+}
+impl ConfigValue for f32 {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Float
+    }
+}
+impl ConfigValue for f64 {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Float
+    }
+}
+impl ConfigValue for String {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::String
+    }
+}
+impl ConfigValue for PathBuf {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::String
+    }
+}
+impl<T: ConfigValue> ConfigValue for Vec<T> {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Array(Box::new(T::kind()))
+    }
+    fn check(&self) -> Result<(), Problem> {
+        for (i, item) in self.iter().enumerate() {
+            item.check().map_err(|p| Problem {
+                key: format!("[{i}]{}{}", if p.key.is_empty() { "" } else { "." }, p.key),
+                ..p
+            })?;
+        }
+        Ok(())
+    }
+}
+impl<T: ConfigValue> ConfigValue for Option<T> {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Optional(Box::new(T::kind()))
+    }
+    fn check(&self) -> Result<(), Problem> {
+        self.as_ref().map_or(Ok(()), T::check)
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of a config whose root is `kind`.
+pub fn json_schema(title: &str, kind: &Kind) -> Json {
+    let mut schema = kind_schema(kind);
+    let object = schema.as_object_mut().expect("a schema is an object");
+    object.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    object.insert("title".into(), json!(title));
+    schema
+}
+
+fn kind_schema(kind: &Kind) -> Json {
+    match kind {
+        Kind::Bool => json!({"type": "boolean"}),
+        Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+        Kind::Float => json!({"type": "number"}),
+        Kind::String => json!({"type": "string"}),
+        Kind::Enum(e) => {
+            let one_of: Vec<Json> = e
+                .variants
+                .iter()
+                .map(|v| {
+                    let mut variant = json!({"const": v.name});
+                    if !v.doc.is_empty() {
+                        variant["description"] = json!(v.doc);
+                    }
+                    variant
+                })
+                .collect();
+            json!({"type": "string", "oneOf": one_of})
+        }
+        Kind::Array(inner) => json!({"type": "array", "items": kind_schema(inner)}),
+        Kind::Optional(inner) => kind_schema(inner),
+        Kind::Table(table) => {
+            let mut properties = serde_json::Map::new();
+            for field in &table.fields {
+                let mut schema = kind_schema(&field.kind);
+                if !field.doc.is_empty() {
+                    schema["description"] = json!(field.doc);
+                }
+                if let Some(default) = &field.default {
+                    schema["default"] = serde_json::to_value(default).expect("TOML is JSON");
+                }
+                properties.insert(field.name.into(), schema);
+            }
+            let required: Vec<&str> = table
+                .fields
+                .iter()
+                .filter(|f| f.is_required())
+                .map(|f| f.name)
+                .collect();
+            let mut schema = json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": properties,
+            });
+            if !required.is_empty() {
+                schema["required"] = json!(required);
+            }
+            if !table.doc.is_empty() {
+                schema["description"] = json!(table.doc);
+            }
+            schema
+        }
+    }
+}

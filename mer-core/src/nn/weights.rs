@@ -1,0 +1,77 @@
+//! A module's tensors as safetensors bytes: what the store writes as blobs and what names a
+//! randomly initialised encoder in the feature cache.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor};
+use burn_store::{ModuleSnapshot, SafetensorsStore};
+
+/// A module's tensors could not be written or read as safetensors.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct WeightsError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Which of a part's tensors a blob holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tensors {
+    /// Everything but LoRA adapters.
+    Base,
+    /// LoRA adapters only.
+    Adapters,
+}
+
+/// A module's tensors as safetensors bytes. Without metadata the bytes depend on the tensors
+/// alone, so equal weights make equal blobs.
+pub fn module_bytes<B: Backend, M: Module<B>>(
+    module: &M,
+    path_for_errors: &Path,
+) -> Result<Vec<u8>, WeightsError> {
+    part_bytes(module, path_for_errors, Tensors::Base)
+}
+
+/// [`module_bytes`] for the base tensors or the adapters of a part.
+pub fn part_bytes<B: Backend, M: Module<B>>(
+    module: &M,
+    path_for_errors: &Path,
+    which: Tensors,
+) -> Result<Vec<u8>, WeightsError> {
+    let weights_error = |message: String| WeightsError {
+        path: path_for_errors.to_owned(),
+        message,
+    };
+    let store = SafetensorsStore::from_bytes(None).clear_metadata();
+    let mut store = match which {
+        Tensors::Base => store.with_predicate(|path, _| !super::lora::is_adapter_path(path)),
+        Tensors::Adapters => store.with_predicate(|path, _| super::lora::is_adapter_path(path)),
+    };
+    module
+        .save_into(&mut store)
+        .map_err(|e| weights_error(e.to_string()))?;
+    store.get_bytes().map_err(|e| weights_error(e.to_string()))
+}
+
+/// Initialises every lazily initialised parameter of `module` now.
+///
+/// Burn draws a parameter's initial value on first use, and a clone of a not-yet-used module
+/// draws its own: two "copies" of one encoder would hold different weights. Generated `init`
+/// calls this so that a network, once built, has its weights.
+pub fn materialize<B: Backend, M: Module<B>>(module: &M) {
+    struct Touch;
+    impl<B: Backend> ModuleVisitor<B> for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+            let _ = param.val();
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+}

@@ -1,0 +1,234 @@
+//! The whole config of a run: the architecture's `model` plus what does not change the network
+//! (`training`, `data`, `output`), and where its checkpoint goes.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::architecture::ArchitectureConfig;
+use crate::config::identity::Identity;
+use crate::config::schema::{ConfigValue, EnumSchema, Field, Kind, Problem, TableSchema, Variant};
+use crate::encoders::EncoderMode;
+use crate::input::DataConfig;
+use crate::nn::loss::Loss;
+
+/// Optimisation settings. None of them is part of the identity hash.
+#[crate::config(check = Self::check_values)]
+pub struct TrainingConfig {
+    /// Seed of every random choice: initialisation, shuffling, dropout.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Utterances per batch.
+    #[config(default = 8)]
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW.
+    #[config(default = 1e-4)]
+    pub learning_rate: f64,
+    /// Passes over the training split.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// The training loss.
+    #[config(default = Loss::Ce)]
+    pub loss: Loss,
+    /// Share of the optimiser steps spent warming the learning rate up linearly, before it
+    /// decays linearly to zero.
+    #[config(default = 0.1)]
+    pub warmup_ratio: f64,
+    /// AdamW's decoupled weight decay.
+    #[config(default = 0.01)]
+    pub weight_decay: f64,
+    /// Gradients are scaled down to this global L2 norm; 0 turns clipping off.
+    #[config(default = 1.0)]
+    pub grad_clip: f64,
+    /// Stop after this many epochs without a better dev weighted F1; 0 never stops early.
+    #[config(default = 3)]
+    pub patience: usize,
+    /// Keep every epoch's weights (under `epochs/`), not only the best epoch's.
+    #[config(default = false)]
+    pub keep_all_epochs: bool,
+    /// Utterances per batch when evaluating.
+    #[config(default = 32)]
+    pub eval_batch_size: usize,
+}
+
+impl TrainingConfig {
+    fn check_values(&self) -> Result<(), Problem> {
+        if self.batch_size == 0 {
+            return Err(Problem::new("batch_size", "must be at least 1"));
+        }
+        if self.learning_rate <= 0.0 {
+            return Err(Problem::new("learning_rate", "must be positive"));
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return Err(Problem::new("warmup_ratio", "must be in [0, 1)"));
+        }
+        if self.epochs == 0 {
+            return Err(Problem::new("epochs", "must be at least 1"));
+        }
+        if self.eval_batch_size == 0 {
+            return Err(Problem::new("eval_batch_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Where results are written.
+#[crate::config]
+pub struct OutputConfig {
+    /// The checkpoint store's root folder.
+    #[config(default = "checkpoints")]
+    pub checkpoints: String,
+    /// The feature cache of frozen encoders; shared by every run that points at it.
+    #[config(default = "cache")]
+    pub cache: String,
+    /// Bytes of cached features kept in memory, in MiB; beyond that shards are read from disk.
+    #[config(default = 1024)]
+    pub cache_memory_mb: usize,
+}
+
+/// A run's config: `architecture = "..."`, then `[model]`, `[training]`, `[data]`, `[output]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig<M> {
+    pub architecture: String,
+    pub model: M,
+    pub training: TrainingConfig,
+    pub data: DataConfig,
+    pub output: OutputConfig,
+}
+
+impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
+    type Checked = Self;
+
+    fn kind() -> Kind {
+        let section = |name, doc, kind| Field {
+            name,
+            doc,
+            kind,
+            default: None,
+        };
+        Kind::Table(TableSchema {
+            name: "RunConfig",
+            doc: M::DOC,
+            fields: vec![
+                section(
+                    "architecture",
+                    "The architecture this config is for.",
+                    Kind::Enum(EnumSchema {
+                        name: "Architecture",
+                        doc: "",
+                        variants: vec![Variant {
+                            name: M::NAME,
+                            doc: M::DOC,
+                        }],
+                    }),
+                ),
+                section(
+                    "model",
+                    "The network. Everything here, and nothing else, is in the identity hash.",
+                    M::kind(),
+                ),
+                section(
+                    "training",
+                    "How the network is trained.",
+                    TrainingConfig::kind(),
+                ),
+                section(
+                    "data",
+                    "What the network is trained on.",
+                    DataConfig::kind(),
+                ),
+                section("output", "Where results go.", OutputConfig::kind()),
+            ],
+        })
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        self.model.check().map_err(|p| p.within("model"))?;
+        self.training.check().map_err(|p| p.within("training"))?;
+        self.data.check().map_err(|p| p.within("data"))?;
+        self.output.check().map_err(|p| p.within("output"))
+    }
+}
+
+impl<M: ArchitectureConfig> RunConfig<M> {
+    /// The identity hash of the network.
+    pub fn identity(&self) -> Identity {
+        Identity::of(M::NAME, &self.model)
+    }
+
+    /// The checkpoint's name in the store.
+    pub fn checkpoint_id(&self) -> CheckpointId {
+        CheckpointId {
+            category: if M::HAS_TEACHER {
+                "distillation"
+            } else {
+                "training"
+            },
+            dataset: self.data.dataset.display_name().to_owned(),
+            label: self.data.label.letter(),
+            mode: encoder_modes(&self.model),
+            batch: self.training.batch_size,
+            losses: match self.training.loss {
+                Loss::Ce => None,
+                other => Some(other.to_string()),
+            },
+            summary: self.model.summary().to_string(),
+            hash: self.identity(),
+            seed: self.training.seed,
+        }
+    }
+}
+
+/// `trainable` when every encoder shares one mode, else each modality's (`A-frozen+T-trainable`).
+fn encoder_modes<M: ArchitectureConfig>(model: &M) -> String {
+    let mut encoders = model.encoders();
+    encoders.sort_by_key(|e| e.modality);
+    let first = encoders.first().map_or(EncoderMode::Trainable, |e| e.mode);
+    if encoders.iter().all(|e| e.mode == first) {
+        first.to_string()
+    } else {
+        encoders
+            .iter()
+            .map(|e| format!("{}-{}", e.modality, e.mode))
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+}
+
+/// The parts of a checkpoint's path:
+/// `{category}/{dataset}--{label}/{mode}--{batch}[--{losses}]/{summary}/{hash}--{seed}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointId {
+    /// `training` or `distillation`.
+    pub category: &'static str,
+    pub dataset: String,
+    pub label: char,
+    pub mode: String,
+    pub batch: usize,
+    /// Present unless the loss is plain cross-entropy.
+    pub losses: Option<String>,
+    pub summary: String,
+    pub hash: Identity,
+    pub seed: u64,
+}
+
+impl CheckpointId {
+    /// The path below the store's root.
+    pub fn relative_dir(&self) -> PathBuf {
+        let mut training = format!("{}--{}", self.mode, self.batch);
+        if let Some(losses) = &self.losses {
+            training.push_str("--");
+            training.push_str(losses);
+        }
+        [
+            self.category.to_owned(),
+            format!("{}--{}", self.dataset, self.label),
+            training,
+            self.summary.clone(),
+            format!("{}--{}", self.hash, self.seed),
+        ]
+        .iter()
+        .collect()
+    }
+}

@@ -1,0 +1,10 @@
+//! A run, before and after training: its whole config, its checkpoint's name, its plan, and the
+//! figures it is scored by.
+
+pub mod config;
+pub mod metrics;
+pub mod plan;
+
+pub use config::{CheckpointId, OutputConfig, RunConfig, TrainingConfig};
+pub use metrics::Metrics;
+pub use plan::{Plan, PlanBackend};

@@ -1,0 +1,148 @@
+//! Listing checkpoints, collecting unreferenced blobs, and exporting a self-contained copy.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use super::error::{StoreError, io_at};
+use super::layout::Store;
+use super::manifest::{BLOBS, MANIFEST, WEIGHTS_EXT};
+use super::manifest::{CheckpointEntry, GcReport};
+use crate::util::atomic;
+
+impl Store {
+    /// Every checkpoint in the store, by path.
+    pub fn list(&self) -> Result<Vec<CheckpointEntry>, StoreError> {
+        let mut manifests = Vec::new();
+        self.walk(&self.root, &mut |path, file_type| {
+            if file_type.is_file() && path.file_name() == Some(MANIFEST.as_ref()) {
+                manifests.push(path.parent().expect("in a folder").to_owned());
+            }
+        })?;
+        manifests.sort();
+        manifests
+            .into_iter()
+            .map(|dir| {
+                let relative = dir.strip_prefix(&self.root).unwrap_or(&dir).to_owned();
+                Ok(CheckpointEntry {
+                    manifest: self.manifest(&relative)?,
+                    dir: relative,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes blobs no checkpoint links to, and nothing else.
+    pub fn gc(&self) -> Result<GcReport, StoreError> {
+        let blobs_dir = self.root.join(BLOBS);
+        let mut referenced = BTreeSet::new();
+        self.walk(&self.root, &mut |path, file_type| {
+            if file_type.is_symlink()
+                && let Ok(target) = fs::read_link(path)
+                && let Some(blob) = blob_name_of(&target)
+            {
+                referenced.insert(blob);
+            }
+        })?;
+        let mut report = GcReport::default();
+        let entries = match fs::read_dir(&blobs_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
+            Err(e) => return Err(io_at(&blobs_dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_at(&blobs_dir))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let Some(blob) = file_name.strip_suffix(&format!(".{WEIGHTS_EXT}")) else {
+                continue;
+            };
+            if atomic::is_temp(&file_name) {
+                continue;
+            }
+            if referenced.contains(blob) {
+                report.kept += 1;
+            } else {
+                let path = entry.path();
+                let size = entry.metadata().map_err(io_at(&path))?.len();
+                fs::remove_file(&path).map_err(io_at(&path))?;
+                report.freed_bytes += size;
+                report.removed.push(blob.to_owned());
+            }
+        }
+        report.removed.sort();
+        Ok(report)
+    }
+
+    /// Writes a self-contained copy of a checkpoint to `dest` (links resolved into files).
+    /// `dest` must not exist; it appears whole or not at all.
+    pub fn export(&self, dir: &Path, dest: &Path) -> Result<(), StoreError> {
+        let source = self.resolve(dir);
+        self.manifest(dir)?;
+        if dest.exists() {
+            return Err(StoreError::Exists(dest.to_owned()));
+        }
+        let staging = dest.with_file_name(format!(
+            ".{}.tmp-{}",
+            dest.file_name()
+                .map_or("export".into(), |n| n.to_string_lossy()),
+            std::process::id()
+        ));
+        let result = (|| {
+            fs::create_dir_all(&staging).map_err(io_at(&staging))?;
+            for entry in fs::read_dir(&source).map_err(io_at(&source))? {
+                let entry = entry.map_err(io_at(&source))?;
+                let from = entry.path();
+                // Training state (`state-N/`, `epochs/`) is not part of an export.
+                if !fs::metadata(&from).is_ok_and(|m| m.is_file()) {
+                    continue;
+                }
+                // fs::copy follows the symlink: the export holds the bytes.
+                let to = staging.join(entry.file_name());
+                fs::copy(&from, &to).map_err(io_at(&from))?;
+            }
+            fs::rename(&staging, dest).map_err(io_at(dest))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    /// Visits every file and link below `dir` without following links, skipping the blobs.
+    fn walk(
+        &self,
+        dir: &Path,
+        visit: &mut dyn FnMut(&Path, fs::FileType),
+    ) -> Result<(), StoreError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_at(dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_at(dir))?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(io_at(&path))?;
+            if file_type.is_dir() {
+                if path != self.root.join(BLOBS) {
+                    self.walk(&path, visit)?;
+                }
+            } else {
+                visit(&path, file_type);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The blob a link target names (`../../blobs/<name>.safetensors` → `<name>`).
+fn blob_name_of(target: &Path) -> Option<String> {
+    let mut components = target.components().rev();
+    let file = components.next()?.as_os_str().to_str()?;
+    let folder = components.next()?.as_os_str();
+    (folder == BLOBS)
+        .then(|| file.strip_suffix(&format!(".{WEIGHTS_EXT}")))
+        .flatten()
+        .map(str::to_owned)
+}

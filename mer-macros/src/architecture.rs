@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use syn::Ident;
+
 use crate::ast::{ArchField, Architecture, Role};
 use crate::config::{SchemaField, default_tokens, table_config_value, table_derives};
 
@@ -26,10 +28,17 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 Role::Hyper { default, .. } => default_tokens(&f.ty, default.as_ref()),
                 _ => quote!(::std::option::Option::None),
             },
+            derived: None,
         })
         .collect();
     let derives = table_derives();
-    let config_value = table_config_value(&config_ident, doc, &schema_fields, arch.check.as_ref());
+    let config_value = table_config_value(
+        &config_ident,
+        doc,
+        &schema_fields,
+        arch.check.as_ref(),
+        None,
+    );
     let config_fields = arch.fields.iter().map(|f| {
         let (fident, fdoc) = (&f.ident, &f.doc);
         let ty = config_type(f);
@@ -89,6 +98,15 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                     modality: #modality,
                     mode: self.#fident.mode,
                 }
+            })
+        }
+        _ => None,
+    });
+    let inputs = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Encoder { .. } => {
+            let (fident, fname) = (&f.ident, f.ident.to_string());
+            Some(quote_spanned! {f.ty.span()=>
+                (#fname, ::mer_core::encoders::EncoderInput::input(&self.#fident.config))
             })
         }
         _ => None,
@@ -170,6 +188,9 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         }
     });
 
+    let loss_terms = gen_loss_terms(arch);
+    let wire = gen_wire(arch);
+
     quote! {
         #[doc = #config_doc]
         #derives
@@ -214,9 +235,22 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 ::mer_core::architecture::Summary::new(#experts, &[#(#modalities),*])
             }
 
+            type Network<#backend: ::mer_core::__private::burn::tensor::backend::Backend> =
+                #ident<#backend>;
+
             fn encoders(&self) -> ::std::vec::Vec<::mer_core::architecture::EncoderInfo> {
                 ::std::vec![#(#encoders),*]
             }
+
+            fn inputs(
+                &self,
+            ) -> ::std::vec::Vec<(&'static str, ::mer_core::encoders::InputConfig<'_>)> {
+                ::std::vec![#(#inputs),*]
+            }
+
+            #loss_terms
+
+            #wire
         }
 
         impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend>
@@ -289,7 +323,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
         }
 
         ::mer_core::__private::inventory::submit! {
-            ::mer_core::registry::Registration::of::<#ident<::mer_core::run::plan::PlanBackend>>()
+            ::mer_core::registry::Registration::of::<#config_ident>()
         }
     }
 }
@@ -300,7 +334,7 @@ fn config_type(field: &ArchField) -> TokenStream {
         Role::Encoder { config, .. } => {
             quote_spanned!(field.ty.span()=> ::mer_core::encoders::EncoderSlot<#config>)
         }
-        Role::Fusion { config } | Role::Head { config } | Role::Teacher { config } => {
+        Role::Fusion { config, .. } | Role::Head { config } | Role::Teacher { config } => {
             quote_spanned!(field.ty.span()=> #config)
         }
         Role::Hyper { .. } => {
@@ -326,4 +360,111 @@ fn role_tokens(role: &Role) -> Option<TokenStream> {
 fn modality_tokens(modality: char) -> TokenStream {
     let variant = format_ident!("{}", modality.to_string());
     quote!(::mer_core::input::Modality::#variant)
+}
+
+/// `loss_terms`: classification, the architecture's own terms, then each part's.
+fn gen_loss_terms(arch: &Architecture) -> TokenStream {
+    let own = &arch.loss_terms;
+    let parts = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Hyper { .. } => None,
+        Role::Encoder { .. } | Role::Fusion { .. } | Role::Head { .. } | Role::Teacher { .. } => {
+            let fident = &f.ident;
+            Some(quote! {
+                ::mer_core::config::schema::ConfigValue::added_loss_terms(&self.#fident)
+            })
+        }
+    });
+    quote! {
+        fn loss_terms(&self) -> ::std::vec::Vec<&'static str> {
+            let mut terms = ::std::vec![::mer_core::nn::loss::CLASSIFICATION];
+            let own: ::std::vec::Vec<&'static str> = ::std::vec![#(#own),*];
+            for term in own.into_iter() #(.chain(#parts))* {
+                if !terms.contains(&term) {
+                    terms.push(term);
+                }
+            }
+            terms
+        }
+    }
+}
+
+/// `wire`: the fusion takes its inputs' widths (the encoders it names, else every encoder), the
+/// head the fusion's output width (or, with no fusion, the encoders'), and the class count.
+fn gen_wire(arch: &Architecture) -> TokenStream {
+    let encoders: Vec<&ArchField> = arch
+        .fields
+        .iter()
+        .filter(|f| matches!(f.role, Role::Encoder { .. }))
+        .collect();
+    let fusion = arch.fields.iter().find_map(|f| match &f.role {
+        Role::Fusion { inputs, .. } => Some((f, inputs)),
+        _ => None,
+    });
+    let head = arch
+        .fields
+        .iter()
+        .find(|f| matches!(f.role, Role::Head { .. }))
+        .expect("the parser requires a head");
+    let widths_of = |idents: Vec<&Ident>| {
+        let from = idents
+            .iter()
+            .map(|i| format!("model.{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = idents.iter().map(|i| i.to_string());
+        let widths = quote! {
+            ::std::vec![#(
+                ::mer_core::config::wiring::Wiring::output_width(&self.#idents)
+                    .map_err(|problem| problem.within(#names))?
+            ),*]
+        };
+        (widths, format!("the outputs of {from}"))
+    };
+    let all_encoders: Vec<&Ident> = encoders.iter().map(|f| &f.ident).collect();
+    let (head_widths, head_from, fusion_wiring) = match fusion {
+        Some((field, inputs)) => {
+            let inputs: Vec<&Ident> = match inputs {
+                Some(inputs) => inputs.iter().collect(),
+                None => all_encoders.clone(),
+            };
+            let (widths, from) = widths_of(inputs);
+            let (fident, fname) = (&field.ident, field.ident.to_string());
+            let head_from = format!("the output of model.{fident}");
+            (
+                quote! {
+                    ::std::vec![::mer_core::config::wiring::Wiring::output_width(&self.#fident)
+                        .map_err(|problem| problem.within(#fname))?]
+                },
+                head_from,
+                quote! {
+                    let widths: ::std::vec::Vec<usize> = #widths;
+                    ::mer_core::config::wiring::Wiring::connect_inputs(&mut self.#fident, &widths, #from)
+                        .map_err(|problem| problem.within(#fname))?;
+                },
+            )
+        }
+        None => {
+            let (widths, from) = widths_of(all_encoders);
+            (widths, from, quote!())
+        }
+    };
+    let (hident, hname) = (&head.ident, head.ident.to_string());
+    quote! {
+        fn wire(
+            &mut self,
+            classes: usize,
+        ) -> ::std::result::Result<(), ::mer_core::config::schema::Problem> {
+            #fusion_wiring
+            let widths: ::std::vec::Vec<usize> = #head_widths;
+            ::mer_core::config::wiring::Wiring::connect_inputs(&mut self.#hident, &widths, #head_from)
+                .map_err(|problem| problem.within(#hname))?;
+            ::mer_core::config::wiring::Wiring::connect_classes(
+                &mut self.#hident,
+                classes,
+                "data.dataset and data.label",
+            )
+            .map_err(|problem| problem.within(#hname))?;
+            ::std::result::Result::Ok(())
+        }
+    }
 }

@@ -23,6 +23,8 @@ pub struct Architecture {
     pub fields: Vec<ArchField>,
     /// `check = path`: a cross-field check of the generated config.
     pub check: Option<Path>,
+    /// `loss_terms = ["distillation"]`: loss terms the architecture's forward adds itself.
+    pub loss_terms: Vec<LitStr>,
 }
 
 pub struct ArchField {
@@ -40,6 +42,8 @@ pub enum Role {
     },
     Fusion {
         config: Path,
+        /// `inputs = [text, audio]`: the encoders it fuses, in order; all of them when absent.
+        inputs: Option<Vec<Ident>>,
     },
     Head {
         config: Path,
@@ -85,7 +89,7 @@ impl Architecture {
             }
         };
         let backend = backend_param(input)?;
-        let (name, check) = parse_struct_attrs(&input.attrs)?;
+        let (name, check, loss_terms) = parse_struct_attrs(&input.attrs)?;
         let name = name.unwrap_or_else(|| snake_case(&input.ident));
 
         let mut parsed = Vec::new();
@@ -108,6 +112,7 @@ impl Architecture {
             doc: doc_text(&input.attrs),
             fields: parsed,
             check,
+            loss_terms,
         })
     }
 }
@@ -130,10 +135,13 @@ fn backend_param(input: &DeriveInput) -> syn::Result<Ident> {
     }
 }
 
-/// `#[architecture(name = "...", check = path)]`.
-fn parse_struct_attrs(attrs: &[Attribute]) -> syn::Result<(Option<String>, Option<Path>)> {
+/// `#[architecture(name = "...", check = path, loss_terms = ["..."])]`.
+fn parse_struct_attrs(
+    attrs: &[Attribute],
+) -> syn::Result<(Option<String>, Option<Path>, Vec<LitStr>)> {
     let mut name = None;
     let mut check = None;
+    let mut loss_terms = Vec::new();
     for attr in attrs.iter().filter(|a| a.path().is_ident("architecture")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
@@ -154,14 +162,31 @@ fn parse_struct_attrs(attrs: &[Attribute]) -> syn::Result<(Option<String>, Optio
             } else if meta.path.is_ident("check") {
                 check = Some(meta.value()?.parse()?);
                 Ok(())
+            } else if meta.path.is_ident("loss_terms") {
+                let list: syn::ExprArray = meta.value()?.parse()?;
+                for element in list.elems {
+                    match element {
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(lit),
+                            ..
+                        }) => loss_terms.push(lit),
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "a loss term is a string: `loss_terms = [\"distillation\"]`",
+                            ));
+                        }
+                    }
+                }
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown architecture attribute; expected `name = \"...\"` or `check = path`",
+                    "unknown architecture attribute; expected `name = \"...\"`, `check = path` or `loss_terms = [\"...\"]`",
                 ))
             }
         })?;
     }
-    Ok((name, check))
+    Ok((name, check, loss_terms))
 }
 
 fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) -> syn::Result<Role> {
@@ -179,9 +204,9 @@ fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) ->
         };
         let parsed = match (parsed, attr_name.as_str()) {
             (ModuleRole::Encoder(modality, config), _) => Role::Encoder { modality, config },
-            (ModuleRole::Plain(config), "fusion") => Role::Fusion { config },
-            (ModuleRole::Plain(config), "head") => Role::Head { config },
-            (ModuleRole::Plain(config), _) => Role::Teacher { config },
+            (ModuleRole::Plain(config, inputs), "fusion") => Role::Fusion { config, inputs },
+            (ModuleRole::Plain(config, _), "head") => Role::Head { config },
+            (ModuleRole::Plain(config, _), _) => Role::Teacher { config },
             (ModuleRole::Hyper(default, experts), _) => Role::Hyper { default, experts },
         };
         if let Some((previous, _)) = &role {
@@ -213,7 +238,8 @@ fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) ->
 
 enum ModuleRole {
     Encoder(char, Path),
-    Plain(Path),
+    /// A fusion, head or teacher, and a fusion's `inputs`.
+    Plain(Path, Option<Vec<Ident>>),
     Hyper(Option<Expr>, bool),
 }
 
@@ -226,6 +252,7 @@ fn parse_module_role(
     let role = attr.path().get_ident().expect("checked").to_string();
     let mut modality: Option<char> = None;
     let mut config: Option<Path> = None;
+    let mut inputs: Option<Vec<Ident>> = None;
     if !matches!(attr.meta, syn::Meta::Path(_)) {
         attr.parse_nested_meta(|meta| {
             if encoder && meta.path.is_ident("modality") {
@@ -245,9 +272,31 @@ fn parse_module_role(
             } else if meta.path.is_ident("config") {
                 config = Some(meta.value()?.parse()?);
                 Ok(())
+            } else if role == "fusion" && meta.path.is_ident("inputs") {
+                let list: syn::ExprArray = meta.value()?.parse()?;
+                let mut idents = Vec::new();
+                for element in list.elems {
+                    match element {
+                        Expr::Path(p) if p.path.get_ident().is_some() => {
+                            idents.push(p.path.get_ident().expect("checked").clone());
+                        }
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "a fusion input is an encoder field: `inputs = [text, audio]`",
+                            ));
+                        }
+                    }
+                }
+                inputs = Some(idents);
+                Ok(())
             } else if encoder {
                 Err(meta.error(
                     "unknown encoder attribute; expected `modality = \"T\" | \"A\" | \"V\"` or `config = Path`",
+                ))
+            } else if role == "fusion" {
+                Err(meta.error(
+                    "unknown fusion attribute; expected `inputs = [encoder, ...]` or `config = Path`",
                 ))
             } else {
                 Err(meta.error(format!(
@@ -274,7 +323,7 @@ fn parse_module_role(
         })?;
         Ok(ModuleRole::Encoder(modality, config))
     } else {
-        Ok(ModuleRole::Plain(config))
+        Ok(ModuleRole::Plain(config, inputs))
     }
 }
 
@@ -344,6 +393,29 @@ fn check_roles(
             role_span(second, "hyper"),
             "only one hyper-parameter can be #[hyper(experts)]",
         ));
+    }
+    let encoders: Vec<&Ident> = parsed
+        .iter()
+        .filter(|f| matches!(f.role, Role::Encoder { .. }))
+        .map(|f| &f.ident)
+        .collect();
+    for field in parsed {
+        if let Role::Fusion {
+            inputs: Some(inputs),
+            ..
+        } = &field.role
+        {
+            for input in inputs {
+                if !encoders.contains(&input) {
+                    return Err(syn::Error::new(
+                        input.span(),
+                        format!(
+                            "`{input}` is not an #[encoder] field of this architecture; a fusion's inputs are encoders"
+                        ),
+                    ));
+                }
+            }
+        }
     }
     let span = attrs
         .iter()
@@ -429,6 +501,9 @@ pub struct ConfigItem {
     pub shape: ConfigShape,
     /// `#[config(check = path)]`: a cross-field check, `fn(&Self) -> Result<(), Problem>`.
     pub check: Option<Path>,
+    /// `#[config(loss_terms = path)]`: the loss terms a part so configured adds,
+    /// `fn(&Self) -> Vec<&'static str>`.
+    pub loss_terms: Option<Path>,
 }
 
 pub enum ConfigShape {
@@ -441,6 +516,8 @@ pub struct ConfigField {
     pub ty: Type,
     pub doc: String,
     pub default: Option<Expr>,
+    /// `#[config(derived = "what from")]`: filled in from other keys when left out.
+    pub derived: Option<LitStr>,
 }
 
 pub struct ConfigVariant {
@@ -453,13 +530,17 @@ pub struct ConfigVariant {
 impl ConfigItem {
     pub fn parse(args: TokenStream, input: &DeriveInput) -> syn::Result<Self> {
         let mut check = None;
+        let mut loss_terms = None;
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("check") {
                 check = Some(meta.value()?.parse()?);
                 Ok(())
+            } else if meta.path.is_ident("loss_terms") {
+                loss_terms = Some(meta.value()?.parse()?);
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown #[config] argument; expected `check = path` (defaults go on fields: #[config(default = EXPR)])",
+                    "unknown #[config] argument; expected `check = path` or `loss_terms = path` (defaults go on fields: #[config(default = EXPR)])",
                 ))
             }
         });
@@ -481,12 +562,19 @@ impl ConfigItem {
                 };
                 let mut fields = Vec::new();
                 for field in named.named.iter_mut() {
-                    let default = take_default(&mut field.attrs)?;
+                    let (default, derived) = take_field_attrs(&mut field.attrs)?;
+                    if let (Some(default), Some(_)) = (&default, &derived) {
+                        return Err(syn::Error::new(
+                            default.span(),
+                            "a derived field takes no default: it is filled in from other keys",
+                        ));
+                    }
                     fields.push(ConfigField {
                         ident: field.ident.clone().expect("named"),
                         ty: field.ty.clone(),
                         doc: doc_text(&field.attrs),
                         default,
+                        derived,
                     });
                 }
                 ConfigShape::Struct(fields)
@@ -515,10 +603,10 @@ impl ConfigItem {
                 ));
             }
         };
-        if check.is_some() && matches!(shape, ConfigShape::Enum(_)) {
+        if (check.is_some() || loss_terms.is_some()) && matches!(shape, ConfigShape::Enum(_)) {
             return Err(syn::Error::new(
                 input.ident.span(),
-                "`check` applies to #[config] structs",
+                "`check` and `loss_terms` apply to #[config] structs",
             ));
         }
         Ok(ConfigItem {
@@ -526,13 +614,16 @@ impl ConfigItem {
             item,
             shape,
             check,
+            loss_terms,
         })
     }
 }
 
-/// Removes `#[config(default = EXPR)]` from a field's attributes, returning the expression.
-fn take_default(attrs: &mut Vec<Attribute>) -> syn::Result<Option<Expr>> {
+/// Removes `#[config(default = EXPR)]` and `#[config(derived = "...")]` from a field's
+/// attributes, returning them.
+fn take_field_attrs(attrs: &mut Vec<Attribute>) -> syn::Result<(Option<Expr>, Option<LitStr>)> {
     let mut default = None;
+    let mut derived = None;
     let mut result = Ok(());
     attrs.retain(|attr| {
         if !attr.path().is_ident("config") {
@@ -542,15 +633,20 @@ fn take_default(attrs: &mut Vec<Attribute>) -> syn::Result<Option<Expr>> {
             if meta.path.is_ident("default") {
                 default = Some(meta.value()?.parse::<Expr>()?);
                 Ok(())
+            } else if meta.path.is_ident("derived") {
+                derived = Some(meta.value()?.parse::<LitStr>()?);
+                Ok(())
             } else {
-                Err(meta.error("unknown config attribute; expected `default = EXPR`"))
+                Err(meta.error(
+                    "unknown config attribute; expected `default = EXPR` or `derived = \"what from\"`",
+                ))
             }
         }) {
             result = Err(e);
         }
         false
     });
-    result.map(|()| default)
+    result.map(|()| (default, derived))
 }
 
 fn kebab_case(ident: &Ident) -> String {

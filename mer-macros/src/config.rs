@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, Expr, ExprLit, Ident, Lit, Path, Type};
+use syn::{Data, Expr, ExprLit, Ident, Lit, LitStr, Path, Type};
 
 use crate::ast::{ConfigItem, ConfigShape};
 
@@ -20,13 +20,22 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
                     ident: &field.ident,
                     doc: &field.doc,
                     ty: field.ty.to_token_stream(),
-                    default: default_tokens(&field.ty, field.default.as_ref()),
+                    default: match &field.derived {
+                        Some(_) => derived_placeholder(&field.ty),
+                        None => default_tokens(&field.ty, field.default.as_ref()),
+                    },
+                    derived: field.derived.as_ref().map(LitStr::value),
                 })
                 .collect();
             let assertions = fields.iter().map(|f| assert_config_value(&f.ty));
             let derives = table_derives();
-            let config_value =
-                table_config_value(ident, doc, &schema_fields, config.check.as_ref());
+            let config_value = table_config_value(
+                ident,
+                doc,
+                &schema_fields,
+                config.check.as_ref(),
+                config.loss_terms.as_ref(),
+            );
             quote! {
                 #derives
                 #item
@@ -150,6 +159,17 @@ pub struct SchemaField<'a> {
     pub ty: TokenStream,
     /// `Option<toml::Value>` tokens: the default, if any.
     pub default: TokenStream,
+    /// What a derived field is derived from.
+    pub derived: Option<String>,
+}
+
+/// A derived field's value until it is filled in: its type's default (0, empty).
+fn derived_placeholder(ty: &Type) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        ::std::option::Option::Some(::mer_core::config::schema::default_value::<#ty>(
+            ::std::default::Default::default(),
+        ))
+    }
 }
 
 /// The derives of a generated table config: serde with unknown keys rejected.
@@ -173,22 +193,35 @@ pub fn table_config_value(
     doc: &str,
     fields: &[SchemaField<'_>],
     check: Option<&Path>,
+    loss_terms: Option<&Path>,
 ) -> TokenStream {
     let name = ident.to_string();
     let schema_fields = fields.iter().map(|f| {
         let (fname, fdoc, ty, default) = (f.ident.to_string(), f.doc, &f.ty, &f.default);
+        let derived = match &f.derived {
+            Some(from) => quote!(::std::option::Option::Some(#from)),
+            None => quote!(::std::option::Option::None),
+        };
         quote! {
             ::mer_core::config::schema::Field {
                 name: #fname,
                 doc: #fdoc,
                 kind: <#ty as ::mer_core::config::schema::ConfigValue>::kind(),
                 default: #default,
+                derived: #derived,
             }
         }
     });
     let idents = fields.iter().map(|f| f.ident);
     let names = fields.iter().map(|f| f.ident.to_string());
     let own = check.map(|path| quote!(#path(self)?;));
+    let loss_terms = loss_terms.map(|path| {
+        quote! {
+            fn added_loss_terms(&self) -> ::std::vec::Vec<&'static str> {
+                #path(self)
+            }
+        }
+    });
     quote! {
         impl ::mer_core::config::schema::ConfigValue for #ident {
             type Checked = Self;
@@ -209,6 +242,8 @@ pub fn table_config_value(
                 #own
                 ::std::result::Result::Ok(())
             }
+
+            #loss_terms
         }
     }
 }

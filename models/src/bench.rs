@@ -126,7 +126,7 @@ cache = {cache}
             .iter_mut()
             .for_each(|e| e.mode = EncoderMode::Frozen);
         crate::cli::tune_cpu_threads(&encoders);
-        let (data, _) = text_data::load(&run.data, &run.model.text.config)?;
+        let (data, _) = text_data::load(&run.data, Some(&run.model.text.config))?;
         Ok(encoder_throughput(&run, &data))
     }
 
@@ -134,7 +134,7 @@ cache = {cache}
         let hidden = hf::read_shape(&self.model)?.hidden;
         let (run, config_toml) = self.run_config(hidden)?;
         crate::cli::tune_cpu_threads(&run.model.encoders());
-        let (data, _) = text_data::load(&run.data, &run.model.text.config)?;
+        let (data, _) = text_data::load(&run.data, Some(&run.model.text.config))?;
         eprintln!(
             "bench meld-text: {} mode, {} train and {} dev utterances, {} epochs",
             self.mode,

@@ -1,16 +1,14 @@
 //! What the `mer` tool and every architecture binary share: config arguments, `plan`, and the
 //! mapping of errors to exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use mer_core::architecture::ArchitectureConfig;
 use mer_core::cache::CacheError;
 use mer_core::config::{ConfigError, RawConfig, Source};
-use mer_core::registry;
-use mer_core::run::RunConfig;
+use mer_core::registry::{self, Registration, RunError};
 use mer_core::run::plan::Plan;
 use mer_core::store::StoreError;
 use mer_core::train::TrainError;
@@ -45,14 +43,13 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
-/// Resolves a config and plans the run; `architecture` is the binary's own, if it has one.
-pub fn plan(
-    args: &ConfigArgs,
-    builtin: Option<Source>,
+/// The registration `raw` is for; `architecture` is the binary's own, if it has one (a config
+/// for another architecture is refused).
+pub fn registration(
+    raw: &RawConfig,
     architecture: Option<&str>,
-) -> anyhow::Result<Plan> {
-    let raw = args.load(builtin)?;
-    let registration = registry::for_config(&raw, architecture)?;
+) -> Result<&'static Registration, ConfigError> {
+    let registration = registry::for_config(raw, architecture)?;
     if let Some(expected) = architecture
         && registration.name != expected
     {
@@ -66,37 +63,19 @@ pub fn plan(
                 "this binary runs \"{expected}\", the config is for \"{}\" (use `mer` or the `{}` binary)",
                 registration.name, registration.name
             ),
-        }
-        .into());
+        });
     }
-    Ok((registration.plan)(&raw)?)
+    Ok(registration)
 }
 
-/// The run config of architecture `C` (whose name `architecture` defaults to), resolved, and its
-/// TOML as saved beside a checkpoint.
-pub fn resolve<C>(raw: &RawConfig) -> anyhow::Result<(RunConfig<C>, String)>
-where
-    C: ArchitectureConfig,
-    RunConfig<C>: serde::Serialize,
-{
-    let mut raw = raw.clone();
-    raw.set_default_str("architecture", C::NAME);
-    let run: RunConfig<C> = raw.resolve()?;
-    let toml = toml::to_string_pretty(&run).context("serialising the config")?;
-    Ok((run, toml))
-}
-
-/// A checkpoint folder's run config and network, on the CPU.
-pub fn open_checkpoint<A>(checkpoint: &Path) -> anyhow::Result<(RunConfig<A::Config>, A)>
-where
-    A: mer_core::architecture::Architecture<burn::backend::NdArray<f32>>,
-    RunConfig<A::Config>: serde::Serialize,
-{
-    let raw = RawConfig::load(&[&checkpoint.join("config.toml")], &[] as &[&str])?;
-    let (run, _) = resolve::<A::Config>(&raw)?;
-    let store = mer_core::store::Store::new(&run.output.checkpoints);
-    let network = store.load(checkpoint, A::init(&run.model, &Default::default()))?;
-    Ok((run, network))
+/// Resolves a config and plans the run; `architecture` is the binary's own, if it has one.
+pub fn plan(
+    args: &ConfigArgs,
+    builtin: Option<Source>,
+    architecture: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let raw = args.load(builtin)?;
+    Ok((registration(&raw, architecture)?.plan)(&raw)?)
 }
 
 /// Prints a plan, as text or as one JSON object.
@@ -140,20 +119,67 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
                     || cause.is::<mer_datasets::DatasetError>()
                     || cause.is::<mer_core::encoders::text::TextError>()
                     || cause.is::<mer_core::architecture::InitError>()
+                    || cause.is::<mer_core::input::MediaLoadError>()
+                    || cause.downcast_ref::<TrainError>().is_some_and(train_input_error)
+                    || cause.downcast_ref::<StoreError>().is_some_and(store_input_error)
                     || matches!(
-                        cause.downcast_ref::<TrainError>(),
+                        cause.downcast_ref::<RunError>(),
                         Some(
-                            TrainError::Media(_)
-                                | TrainError::Init(_)
-                                | TrainError::Cache(CacheError::Media(_))
+                            RunError::Config(_)
+                                | RunError::Init(_)
+                                | RunError::Media(_)
                         )
                     )
-                    || matches!(
-                        cause.downcast_ref::<StoreError>(),
-                        Some(StoreError::NotACheckpoint(_) | StoreError::Exists(_))
-                    )
+                    || matches!(cause.downcast_ref::<RunError>(), Some(RunError::Train(e)) if train_input_error(e))
+                    || matches!(cause.downcast_ref::<RunError>(), Some(RunError::Store(e)) if store_input_error(e))
             });
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
+}
+
+/// Training failed on its input: a media file, an encoder that cannot be built, a loss term.
+fn train_input_error(error: &TrainError) -> bool {
+    matches!(
+        error,
+        TrainError::Media(_)
+            | TrainError::Init(_)
+            | TrainError::Cache(CacheError::Media(_))
+            | TrainError::UnconfiguredTerm(_)
+    )
+}
+
+/// A path given is not a checkpoint, or a new one would overwrite something.
+fn store_input_error(error: &StoreError) -> bool {
+    matches!(error, StoreError::NotACheckpoint(_) | StoreError::Exists(_))
+}
+
+/// An architecture binary: `train` (the default, on the built-in demo config), `eval`, `infer`
+/// and `plan`, for architecture `name` only.
+#[derive(Debug, clap::Parser)]
+#[command(version)]
+struct ArchitectureCli {
+    #[command(subcommand)]
+    command: Option<crate::commands::RunCommand>,
+}
+
+/// The whole `main` of an architecture binary: `builtin` is its demo config, used when no
+/// config is given (and when no command is: then it trains).
+pub fn architecture_main(name: &str, builtin: Source) -> ExitCode {
+    use clap::Parser;
+    main(|| {
+        let command =
+            ArchitectureCli::parse()
+                .command
+                .unwrap_or(crate::commands::RunCommand::Train(
+                    crate::commands::TrainArgs {
+                        config: ConfigArgs {
+                            configs: Vec::new(),
+                            overrides: Vec::new(),
+                        },
+                        device: "cpu".into(),
+                    },
+                ));
+        crate::commands::run(command, Some(builtin), Some(name))
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod encode;
 pub mod export;
 pub mod multimodal;

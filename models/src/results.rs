@@ -1,40 +1,9 @@
 //! What architecture binaries print: a finished training run, and a split's metrics.
 
-use burn::tensor::backend::Backend;
-use mer_core::architecture::Classifier;
-use mer_core::config::{ConfigError, RawConfig};
-use mer_core::encoders::text::TextEncoderConfig;
-use mer_core::input::data::DataConfig;
-use mer_core::input::{MediaFeed, MediaNeeds};
+use mer_core::config::ConfigError;
 use mer_core::run::metrics::Metrics;
 use mer_core::train::{self, Outcome, TrainData};
 use mer_datasets::{LabelSet, Split};
-
-/// The head must have one output per class of the configured labels.
-pub fn check_classes(
-    raw: &RawConfig,
-    num_classes: usize,
-    data: &DataConfig,
-    labels: &LabelSet,
-) -> Result<(), ConfigError> {
-    if num_classes == labels.len() {
-        return Ok(());
-    }
-    Err(ConfigError::Invalid {
-        origin: raw
-            .origin_of("model.head.num_classes")
-            .cloned()
-            .unwrap_or_else(|| raw.root_origin()),
-        key: "model.head.num_classes".into(),
-        message: format!(
-            "is {num_classes}, but {} {} labels have {} classes ({})",
-            data.dataset.display_name(),
-            data.label,
-            labels.len(),
-            labels.names.join(", ")
-        ),
-    })
-}
 
 /// `--device cuda` needs a binary built with CUDA.
 pub fn check_device(device: &str) -> Result<(), ConfigError> {
@@ -104,40 +73,6 @@ pub fn majority_baseline(data: &TrainData) -> f64 {
     let majority = train::argmax(&counts);
     let hits = data.test.iter().filter(|s| s.label == majority).count();
     100.0 * hits as f64 / data.test.len().max(1) as f64
-}
-
-/// Scores `network` on `split` of `data` (text prompted as `text` says, media decoded by
-/// `media`) and prints [`print_metrics`].
-pub fn evaluate<B: Backend, M: Classifier<B>>(
-    network: &M,
-    data: &DataConfig,
-    text: &TextEncoderConfig,
-    split: Split,
-    batch_size: usize,
-    media: (Option<&MediaFeed>, MediaNeeds),
-) -> anyhow::Result<()> {
-    let tokenizer = text.tokenizer()?;
-    let split_data = mer_datasets::load(data, split)?;
-    let samples = crate::text_data::samples(
-        &split_data.dialogues,
-        &crate::text_data::prompt(text, &tokenizer)?,
-        &tokenizer,
-    )?;
-    let predicted: Vec<usize> = train::predict(
-        network,
-        &samples,
-        tokenizer.pad_id(),
-        batch_size,
-        &Default::default(),
-        media,
-    )?
-    .iter()
-    .map(|p| train::argmax(p))
-    .collect();
-    let gold: Vec<usize> = samples.iter().map(|s| s.label).collect();
-    let metrics = Metrics::compute(&gold, &predicted, split_data.labels.len());
-    print_metrics(split, &metrics, &split_data.labels);
-    Ok(())
 }
 
 /// Accuracy and F1 of a split, per class, and the confusion matrix.

@@ -43,16 +43,45 @@ pub fn samples(
     Ok(out)
 }
 
-/// Reads every split and prepares its samples.
+/// The samples of `dialogues` as a network with text encoder `text` reads them (without one,
+/// no tokens), and the id padding takes.
+pub fn split_samples(
+    dialogues: &[Dialogue],
+    text: Option<&TextEncoderConfig>,
+) -> anyhow::Result<(Vec<Sample>, u32)> {
+    match text {
+        Some(encoder) => {
+            let tokenizer = encoder.tokenizer()?;
+            let prompt = prompt(encoder, &tokenizer)?;
+            Ok((samples(dialogues, &prompt, &tokenizer)?, tokenizer.pad_id()))
+        }
+        None => Ok((
+            dialogues
+                .iter()
+                .flat_map(|d| &d.utterances)
+                .map(|u| Sample {
+                    text_ids: Vec::new(),
+                    label: u.label,
+                    audio: u.audio.clone(),
+                    video: u.video.clone(),
+                })
+                .collect(),
+            0,
+        )),
+    }
+}
+
+/// Reads every split and prepares its samples for a network whose text encoder is `text`.
 pub fn load(
     data: &DataConfig,
-    encoder: &TextEncoderConfig,
+    text: Option<&TextEncoderConfig>,
 ) -> anyhow::Result<(TrainData, LabelSet)> {
-    let tokenizer = encoder.tokenizer()?;
-    let prompt = prompt(encoder, &tokenizer)?;
-    let split = |split| -> anyhow::Result<(Vec<Sample>, LabelSet)> {
+    let mut pad_id = 0;
+    let mut split = |split| -> anyhow::Result<(Vec<Sample>, LabelSet)> {
         let data = mer_datasets::load(data, split)?;
-        Ok((samples(&data.dialogues, &prompt, &tokenizer)?, data.labels))
+        let (samples, pad) = split_samples(&data.dialogues, text)?;
+        pad_id = pad;
+        Ok((samples, data.labels))
     };
     let (train, labels) = split(Split::Train)?;
     let (dev, _) = split(Split::Dev)?;
@@ -72,7 +101,7 @@ pub fn load(
             train,
             dev,
             test,
-            pad_id: tokenizer.pad_id(),
+            pad_id,
             num_classes: labels.len(),
             media: None,
         },

@@ -5,13 +5,16 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
+use mer_core::architecture::{Forward, Output};
 use mer_core::config::schema::Problem;
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
+use mer_core::input::Batch;
+use mer_core::nn::loss::Losses;
 use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Projector, ProjectorConfig};
 
 /// The text-only baseline: an utterance encoder, a projector and a classifier head.
 #[derive(Module, Debug, Architecture)]
-#[architecture(name = "unimodal", check = Self::check_widths)]
+#[architecture(name = "unimodal", check = Self::check_dropout)]
 pub struct Unimodal<B: Backend> {
     /// The utterance encoder.
     #[encoder(modality = "T")]
@@ -33,41 +36,6 @@ pub const DEMO_CONFIG: &str = include_str!("../../experiments/unimodal/demo.toml
 /// The name errors show for [`DEMO_CONFIG`].
 pub const DEMO_CONFIG_NAME: &str = "experiments/unimodal/demo.toml (built in)";
 
-impl UnimodalConfig {
-    /// Widths must agree from part to part.
-    fn check_widths(&self) -> Result<(), Problem> {
-        // The encoder's config was checked first, so its shape is readable.
-        let hidden = self
-            .text
-            .config
-            .encoder_shape()
-            .map_err(|e| Problem::new("text", e.to_string()))?
-            .hidden;
-        if self.projector.input != hidden {
-            return Err(Problem::new(
-                "projector.input",
-                format!(
-                    "must equal text.hidden ({hidden}), found {}",
-                    self.projector.input
-                ),
-            ));
-        }
-        if self.head.input != self.projector.output {
-            return Err(Problem::new(
-                "head.input",
-                format!(
-                    "must equal projector.output ({}), found {}",
-                    self.projector.output, self.head.input
-                ),
-            ));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Problem::new("dropout", "must be in [0, 1)"));
-        }
-        Ok(())
-    }
-}
-
 impl<B: Backend> Unimodal<B> {
     /// Pooled utterance states [N, H] → logits [N, classes].
     pub fn classify(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
@@ -76,7 +44,7 @@ impl<B: Backend> Unimodal<B> {
     }
 
     /// `tokens` [N, T] ids and `attention_mask` [N, T] (1 token, 0 padding) → logits [N, classes].
-    pub fn forward(
+    pub fn logits(
         &self,
         tokens: Tensor<B, 2, Int>,
         attention_mask: Tensor<B, 2, Int>,
@@ -85,8 +53,17 @@ impl<B: Backend> Unimodal<B> {
     }
 }
 
-impl<B: Backend> mer_core::architecture::Classifier<B> for Unimodal<B> {
-    fn logits(&self, batch: &mer_core::input::Batch<B>) -> Tensor<B, 2> {
-        self.classify(self.encode_text(batch))
+impl UnimodalConfig {
+    fn check_dropout(&self) -> Result<(), Problem> {
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Problem::new("dropout", "must be in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+impl<B: Backend> Forward<B> for Unimodal<B> {
+    fn forward(&self, batch: &Batch<B>, _losses: Option<&Losses>) -> Output<B> {
+        Output::logits(self.classify(self.encode_text(batch)))
     }
 }

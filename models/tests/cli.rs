@@ -184,8 +184,8 @@ fn bad_configs_exit_2_with_their_location() {
             "type.toml:5:11: model.dropout: expected a float, found a string",
         ),
         (
-            write("missing.toml", b"architecture = \"unimodal\"\n[model.head]\ninput = 128\n"),
-            "missing.toml:2:1: model.head.num_classes: missing required key (a non-negative integer)",
+            write("missing.toml", b"architecture = \"unimodal\"\n[model.text]\nmax_len = 64\n"),
+            "missing.toml:2:1: model.text.shape: missing: set `shape` (a randomly initialised encoder) or `pretrained` (a Hugging Face folder)",
         ),
         (
             write("utf8.toml", b"architecture = \"unimodal\"\n# caf\xe9\n"),
@@ -194,7 +194,7 @@ fn bad_configs_exit_2_with_their_location() {
         ("absent.toml".to_owned(), "absent.toml: cannot read: No such file or directory"),
         (
             write("widths.toml", b"architecture = \"unimodal\"\n[model.text.shape]\nhidden = 64\n[model.head]\nnum_classes = 7\n[model.projector]\ninput = 32\n"),
-            "widths.toml:7:9: model.projector.input: must equal text.hidden (64), found 32",
+            "widths.toml:7:9: model.projector.input: is 32, which disagrees with the outputs of model.text (64): leave it out, it is derived",
         ),
     ];
     for (file, expected) in cases {
@@ -247,14 +247,23 @@ fn docs_check_fails_on_stale_files_and_passes_on_fresh_ones() {
     );
     let md = tmp.path().join("unimodal.md");
     let text = std::fs::read_to_string(&md).unwrap();
-    assert!(text.contains("| `num_classes` | a non-negative integer | **required** |"));
+    assert!(text.contains(
+        "| `num_classes` | a non-negative integer | *(derived from the label set of `data.dataset` and `data.label`)* |"
+    ));
     let schema: Json = serde_json::from_str(
         &std::fs::read_to_string(tmp.path().join("unimodal.schema.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(
-        schema["properties"]["model"]["properties"]["head"]["required"],
-        serde_json::json!(["num_classes"])
+    let head = &schema["properties"]["model"]["properties"]["head"];
+    assert!(
+        head.get("required").is_none(),
+        "derived keys are not required"
+    );
+    assert!(
+        head["properties"]["num_classes"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Derived from the label set")
     );
     assert!(
         run(MER, &["docs", "--dir", dir, "--check"], tmp.path())

@@ -162,13 +162,17 @@ fn same_seed_same_metrics_and_a_killed_run_resumes_to_the_same_end() {
 #[test]
 fn a_head_that_does_not_fit_the_labels_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = train(tmp.path(), &["data.label=sentiment"], &[]);
+    let out = train(
+        tmp.path(),
+        &["data.label=sentiment", "model.head.num_classes=7"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("model.head.num_classes: is 7, but MELD sentiment labels have 3 classes")
-            || stderr
-                .contains("model.head.num_classes: is 7, but demo sentiment labels have 3 classes"),
+        stderr.contains(
+            "model.head.num_classes: is 7, which disagrees with data.dataset and data.label (3)"
+        ),
         "{stderr}"
     );
 }

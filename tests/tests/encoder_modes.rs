@@ -66,7 +66,7 @@ fn pretrained(root: &Path, mode: &str, extra: &[&str]) -> RunConfig<UnimodalConf
 }
 
 fn data(run: &RunConfig<UnimodalConfig>) -> TrainData {
-    text_data::load(&run.data, &run.model.text.config)
+    text_data::load(&run.data, Some(&run.model.text.config))
         .unwrap()
         .0
 }

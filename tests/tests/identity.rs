@@ -157,7 +157,7 @@ fn run_settings_change_the_folder_not_the_hash() {
         &["training.seed=7"][..],
         &["training.batch_size=2"],
         &["training.learning_rate=3e-5", "training.epochs=1"],
-        &["training.loss=focal"],
+        &["training.losses.classification.kind=focal"],
         &["data.root=/elsewhere"],
         &["output.checkpoints=/tmp/ckpt"],
     ] {
@@ -167,7 +167,10 @@ fn run_settings_change_the_folder_not_the_hash() {
     let seeded = run(DEMO_CONFIG, &["training.seed=7"]);
     let batched = run(
         DEMO_CONFIG,
-        &["training.batch_size=2", "training.loss=focal"],
+        &[
+            "training.batch_size=2",
+            "training.losses.classification.kind=focal",
+        ],
     );
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),

@@ -127,7 +127,7 @@ fn a_checkpoint_loads_back_into_a_fresh_network() {
     let mask = Tensor::<B, 2, Int>::from_ints([[1, 1, 1, 0], [1, 1, 1, 1]], &device);
     let infer = |net: &Unimodal<B>| {
         // Inference: no dropout on the plain backend.
-        net.forward(tokens.clone(), mask.clone()).into_data()
+        net.logits(tokens.clone(), mask.clone()).into_data()
     };
     infer(&saved).assert_eq(&infer(&loaded), true);
     assert_ne!(

@@ -19,4 +19,14 @@ pub struct Net<B: Backend> {
     pub labels: Labels,
 }
 
+impl<B: Backend> mer_core::architecture::Forward<B> for Net<B> {
+    fn forward(
+        &self,
+        batch: &mer_core::input::Batch<B>,
+        _: Option<&mer_core::nn::loss::Losses>,
+    ) -> mer_core::architecture::Output<B> {
+        mer_core::architecture::Output::logits(self.head.forward(self.encode_text(batch)))
+    }
+}
+
 fn main() {}

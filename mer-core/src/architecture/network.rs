@@ -8,12 +8,15 @@ use burn::tensor::backend::Backend;
 use super::label::Summary;
 use super::part::{PartMapper, PartVisitor};
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
-use crate::config::schema::ConfigValue;
-use crate::encoders::EncoderMode;
+use crate::config::schema::{ConfigValue, Problem};
+use crate::encoders::{EncoderMode, InputConfig};
 use crate::input::{Batch, MediaNeeds, Modality, Sample};
 
 /// An architecture's generated config (`<Name>Config`), independent of the backend.
 pub trait ArchitectureConfig: ConfigValue {
+    /// The network this config builds, on any backend.
+    type Network<B: Backend>: Architecture<B, Config = Self>;
+
     /// The registered name (`architecture = "unimodal"`).
     const NAME: &'static str;
     /// The architecture's doc comment.
@@ -26,6 +29,17 @@ pub trait ArchitectureConfig: ConfigValue {
 
     /// Every encoder, its modality and mode.
     fn encoders(&self) -> Vec<EncoderInfo>;
+
+    /// Every encoder's config as what prepares its inputs sees it, by field.
+    fn inputs(&self) -> Vec<(&'static str, InputConfig<'_>)>;
+
+    /// Every loss term the network produces: `classification`, then those its parts add.
+    fn loss_terms(&self) -> Vec<&'static str>;
+
+    /// Fills in what the declaration derives (the fusion's input widths from the encoders, the
+    /// head's input from the fusion, its classes from `classes`); a written value that
+    /// disagrees is a problem that names both keys.
+    fn wire(&mut self, classes: usize) -> Result<(), Problem>;
 }
 
 /// An encoder field as configured.
@@ -95,9 +109,4 @@ pub trait Architecture<B: Backend>: Module<B> {
 pub struct InitError {
     pub field: &'static str,
     pub error: crate::nn::lora::LoraError,
-}
-
-/// A network that scores a batch: class logits [N, C].
-pub trait Classifier<B: Backend> {
-    fn logits(&self, batch: &Batch<B>) -> Tensor<B, 2>;
 }

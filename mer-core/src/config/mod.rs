@@ -11,6 +11,7 @@ pub mod reference;
 pub mod schema;
 mod source;
 mod validate;
+pub mod wiring;
 
 pub use error::{ConfigError, Origin};
 pub use source::{Entry, Node, RawConfig, Source};
@@ -58,20 +59,32 @@ impl RawConfig {
         let value = validate::table(table, &self.root, "", &self.root_origin())?;
         // Validation has checked every key and type, so serde failing here is a schema bug;
         // it is still reported, not unwrapped.
-        let typed =
+        let mut typed =
             T::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Invalid {
                 origin: self.root_origin(),
                 key: String::new(),
                 message: e.to_string(),
             })?;
-        typed.check().map_err(|problem| ConfigError::Invalid {
-            origin: self
-                .origin_of(&problem.key)
-                .cloned()
-                .unwrap_or_else(|| self.root_origin()),
-            key: problem.key,
-            message: problem.message,
-        })?;
+        // A key that was left out is located at the nearest table around it that was written.
+        let located = |problem: schema::Problem| {
+            let mut key = problem.key.as_str();
+            let origin = loop {
+                if let Some(origin) = self.origin_of(key) {
+                    break origin.clone();
+                }
+                match key.rsplit_once('.') {
+                    Some((parent, _)) => key = parent,
+                    None => break self.root_origin(),
+                }
+            };
+            ConfigError::Invalid {
+                origin,
+                key: problem.key,
+                message: problem.message,
+            }
+        };
+        typed.complete().map_err(located)?;
+        typed.check().map_err(located)?;
         Ok(typed)
     }
 }

@@ -52,6 +52,9 @@ fn section(out: &mut String, path: &str, table: &TableSchema) {
             format!("{path}.{}", field.name)
         };
         let default = match (&field.default, &field.kind) {
+            _ if field.derived.is_some() => {
+                format!("*(derived from {})*", field.derived.unwrap_or_default())
+            }
             (Some(value), _) => format!("`{}`", inline(value)),
             (None, Kind::Optional(_)) => "*(unset)*".into(),
             (None, kind) if kind.is_defaultable() => "*(table)*".into(),
@@ -80,8 +83,14 @@ fn section(out: &mut String, path: &str, table: &TableSchema) {
             description
         )
         .unwrap();
-        if let Kind::Table(inner) = strip_optional(&field.kind) {
-            nested.push((key, inner));
+        match strip_optional(&field.kind) {
+            Kind::Table(inner) => nested.push((key, inner)),
+            Kind::Map(inner) => {
+                if let Kind::Table(inner) = inner.as_ref() {
+                    nested.push((format!("{key}.<name>"), inner));
+                }
+            }
+            _ => {}
         }
     }
     for (key, inner) in nested {
@@ -99,6 +108,10 @@ fn strip_optional(kind: &Kind) -> &Kind {
 fn type_name(kind: &Kind, key: &str) -> String {
     match kind {
         Kind::Table(_) => format!("table, see [`[{key}]`](#{})", anchor(key)),
+        Kind::Map(inner) if matches!(inner.as_ref(), Kind::Table(_)) => {
+            let entry = format!("{key}.<name>");
+            format!("tables by name, see [`[{entry}]`](#{})", anchor(&entry))
+        }
         Kind::Optional(inner) => format!("{} (optional)", type_name(inner, key)),
         other => other.describe(),
     }

@@ -28,6 +28,18 @@ pub trait ConfigValue: Serialize + DeserializeOwned + Clone + std::fmt::Debug + 
     fn check(&self) -> Result<(), Problem> {
         Ok(())
     }
+
+    /// Fills in what other keys decide (widths, class counts), before [`ConfigValue::check`].
+    /// Only a config's root needs it: it sees the keys that decide.
+    fn complete(&mut self) -> Result<(), Problem> {
+        Ok(())
+    }
+
+    /// The named loss terms a part configured by this value adds to the training loss
+    /// (`disentangle`, say); `#[config(loss_terms = path)]` names the function that says which.
+    fn added_loss_terms(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 }
 
 /// A value that has the right type but cannot work, and the key it is at.
@@ -91,6 +103,8 @@ pub enum Kind {
     Enum(EnumSchema),
     Table(TableSchema),
     Array(Box<Kind>),
+    /// A table whose keys are names the user chooses, each value of the inner kind.
+    Map(Box<Kind>),
     /// May be left out; no default.
     Optional(Box<Kind>),
 }
@@ -112,6 +126,9 @@ pub struct Field {
     pub kind: Kind,
     /// The value used when the key is left out.
     pub default: Option<toml::Value>,
+    /// Set when the value is derived from other keys (what it is derived from, for people):
+    /// left out, it is filled in; written, it must agree.
+    pub derived: Option<&'static str>,
 }
 
 /// A choice among named strings: a `#[config]` enum.
@@ -133,7 +150,7 @@ impl Kind {
     /// every key has a default.
     pub fn is_defaultable(&self) -> bool {
         match self {
-            Kind::Optional(_) => true,
+            Kind::Optional(_) | Kind::Map(_) => true,
             Kind::Table(table) => table.fields.iter().all(|f| !f.is_required()),
             _ => false,
         }
@@ -167,6 +184,7 @@ impl Kind {
             ),
             Kind::Table(_) => "a table".into(),
             Kind::Array(inner) => format!("an array of {}", inner.plural()),
+            Kind::Map(inner) => format!("a table of {}", inner.plural()),
             Kind::Optional(inner) => inner.describe(),
         }
     }
@@ -177,7 +195,7 @@ impl Kind {
             Kind::Integer { .. } => "integers".into(),
             Kind::Float => "floats".into(),
             Kind::String | Kind::Enum(_) => "strings".into(),
-            Kind::Table(_) => "tables".into(),
+            Kind::Table(_) | Kind::Map(_) => "tables".into(),
             Kind::Array(_) => "arrays".into(),
             Kind::Optional(inner) => inner.plural(),
         }
@@ -206,6 +224,12 @@ pub fn defaults<T: ConfigValue + serde::de::DeserializeOwned>() -> Option<T> {
                     out.insert(field.name.to_owned(), value.clone());
                 }
                 (None, Kind::Optional(_)) => {}
+                (None, Kind::Map(_)) => {
+                    out.insert(
+                        field.name.to_owned(),
+                        toml::Value::Table(toml::Table::new()),
+                    );
+                }
                 (None, Kind::Table(inner)) => {
                     out.insert(field.name.to_owned(), toml::Value::Table(fill(inner)?));
                 }
@@ -278,6 +302,18 @@ impl<T: ConfigValue> ConfigValue for Vec<T> {
         Ok(())
     }
 }
+impl<T: ConfigValue> ConfigValue for std::collections::BTreeMap<String, T> {
+    type Checked = Self;
+    fn kind() -> Kind {
+        Kind::Map(Box::new(T::kind()))
+    }
+    fn check(&self) -> Result<(), Problem> {
+        for (name, item) in self {
+            item.check().map_err(|p| p.within(name))?;
+        }
+        Ok(())
+    }
+}
 impl<T: ConfigValue> ConfigValue for Option<T> {
     type Checked = Self;
     fn kind() -> Kind {
@@ -321,6 +357,7 @@ fn kind_schema(kind: &Kind) -> Json {
             json!({"type": "string", "oneOf": one_of})
         }
         Kind::Array(inner) => json!({"type": "array", "items": kind_schema(inner)}),
+        Kind::Map(inner) => json!({"type": "object", "additionalProperties": kind_schema(inner)}),
         Kind::Optional(inner) => kind_schema(inner),
         Kind::Table(table) => {
             let mut properties = serde_json::Map::new();
@@ -329,7 +366,9 @@ fn kind_schema(kind: &Kind) -> Json {
                 if !field.doc.is_empty() {
                     schema["description"] = json!(field.doc);
                 }
-                if let Some(default) = &field.default {
+                if let Some(from) = field.derived {
+                    schema["description"] = json!(format!("{} Derived from {from}.", field.doc));
+                } else if let Some(default) = &field.default {
                     schema["default"] = serde_json::to_value(default).expect("TOML is JSON");
                 }
                 properties.insert(field.name.into(), schema);

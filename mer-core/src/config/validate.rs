@@ -33,6 +33,11 @@ pub fn table(
             None => {
                 if let Some(default) = &field.default {
                     out.insert(field.name.to_owned(), default.clone());
+                } else if let Kind::Map(_) = &field.kind {
+                    out.insert(
+                        field.name.to_owned(),
+                        toml::Value::Table(toml::Table::new()),
+                    );
                 } else if let Kind::Table(inner) = &field.kind
                     && field.kind.is_defaultable()
                 {
@@ -64,7 +69,20 @@ fn node(
         (Kind::Table(schema), Node::Table(entries)) => Ok(Some(toml::Value::Table(table(
             schema, entries, key, origin,
         )?))),
-        (Kind::Table(_), Node::Value(value)) => Err(mismatch(kind, value, key, origin)),
+        (Kind::Map(inner), Node::Table(entries)) => {
+            let mut out = toml::Table::new();
+            for (name, entry) in entries {
+                let item_key = join(key, name);
+                if let Some(value) = self::node(inner, &entry.node, &item_key, &entry.value_origin)?
+                {
+                    out.insert(name.clone(), value);
+                }
+            }
+            Ok(Some(toml::Value::Table(out)))
+        }
+        (Kind::Table(_) | Kind::Map(_), Node::Value(value)) => {
+            Err(mismatch(kind, value, key, origin))
+        }
         (kind, Node::Table(_)) => Err(ConfigError::Invalid {
             origin: origin.clone(),
             key: key.to_owned(),

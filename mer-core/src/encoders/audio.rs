@@ -12,6 +12,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::{Problem, at_least_one, divides_hidden};
+use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::input::{Batch, Sample};
 use crate::nn::transformer::{LayerShape, Transformer};
@@ -283,6 +284,12 @@ impl<B: Backend> Encode<B> for AudioEncoder<B> {
             "an audio encoder needs batches with audio: give the training data a media feed",
         );
         self.forward(audio.samples.clone(), audio.mask.clone())
+    }
+}
+
+impl Wiring for AudioEncoderConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.shape.hidden)
     }
 }
 

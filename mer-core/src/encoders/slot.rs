@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::{ConfigValue, Field, Kind, Problem, default_value};
+use crate::config::wiring::Wiring;
 use crate::input::{Batch, Sample};
 use crate::nn::lora::{self, LoraConfig, LoraError};
 
@@ -106,12 +107,14 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
                   cached) or \"lora\" (adapters only).",
             kind: EncoderMode::kind(),
             default: Some(default_value(EncoderMode::Trainable)),
+            derived: None,
         });
         table.fields.push(Field {
             name: LORA_KEY,
             doc: "LoRA adapters, with `mode = \"lora\"` (defaults apply when omitted).",
             kind: Option::<LoraConfig>::kind(),
             default: None,
+            derived: None,
         });
         Kind::Table(table)
     }
@@ -127,6 +130,12 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             lora.check().map_err(|p| p.within(LORA_KEY))?;
         }
         self.config.check()
+    }
+}
+
+impl<C: Wiring> Wiring for EncoderSlot<C> {
+    fn output_width(&self) -> Result<usize, Problem> {
+        self.config.output_width()
     }
 }
 

@@ -14,6 +14,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::{Problem, at_least_one, divides_hidden};
+use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::input::{Batch, Sample};
 use crate::nn::transformer::{LayerShape, Transformer};
@@ -199,6 +200,12 @@ impl<B: Backend> Encode<B> for VideoEncoder<B> {
             "a video encoder needs batches with video: give the training data a media feed",
         );
         self.forward(video.pixels.clone())
+    }
+}
+
+impl Wiring for VideoEncoderConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.shape.hidden)
     }
 }
 

@@ -13,6 +13,25 @@ pub struct DataConfig {
     pub root: Option<String>,
 }
 
+const MELD_EMOTIONS: &[&str] = &[
+    "neutral", "joy", "sadness", "anger", "fear", "disgust", "surprise",
+];
+const MELD_SENTIMENTS: &[&str] = &["neutral", "positive", "negative"];
+const IEMOCAP_EMOTIONS: &[&str] = &["neu", "ang", "exc", "fru", "hap", "sad"];
+
+impl DataConfig {
+    /// The classes of this dataset's labels of this kind, in class-index order; `None` when the
+    /// dataset has no such labels (IEMOCAP sentiments).
+    pub fn class_names(&self) -> Option<&'static [&'static str]> {
+        match (self.dataset, self.label) {
+            (Dataset::Meld | Dataset::Demo, LabelKind::Emotion) => Some(MELD_EMOTIONS),
+            (Dataset::Meld | Dataset::Demo, LabelKind::Sentiment) => Some(MELD_SENTIMENTS),
+            (Dataset::Iemocap, LabelKind::Emotion) => Some(IEMOCAP_EMOTIONS),
+            (Dataset::Iemocap, LabelKind::Sentiment) => None,
+        }
+    }
+}
+
 /// A dataset mer reads.
 #[crate::config]
 pub enum Dataset {

@@ -6,15 +6,28 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
+use crate::config::schema::Problem;
+use crate::config::wiring::{Wiring, derive_widths};
+
 /// Concatenation, then linear and GELU.
 #[crate::config]
 pub struct ConcatFusionConfig {
     /// Width of each input, in the order the architecture passes them.
-    #[config(default = vec![64, 64, 64])]
+    #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Width of the output; the head's `input`.
     #[config(default = 128)]
     pub output: usize,
+}
+
+impl Wiring for ConcatFusionConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.output)
+    }
+
+    fn connect_inputs(&mut self, widths: &[usize], from: &str) -> Result<(), Problem> {
+        derive_widths(&mut self.inputs, widths, "inputs", from)
+    }
 }
 
 #[derive(Module, Debug)]

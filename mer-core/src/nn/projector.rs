@@ -6,15 +6,28 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
+use crate::config::schema::Problem;
+use crate::config::wiring::{Wiring, derive_width, single_input};
+
 /// Linear, then GELU.
 #[crate::config]
 pub struct ProjectorConfig {
-    /// Width of the input; the encoder's `hidden`.
-    #[config(default = 128)]
+    /// Width of the input.
+    #[config(derived = "the output width of the part before the projector")]
     pub input: usize,
     /// Width of the output; the head's `input`.
     #[config(default = 128)]
     pub output: usize,
+}
+
+impl Wiring for ProjectorConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.output)
+    }
+
+    fn connect_inputs(&mut self, widths: &[usize], from: &str) -> Result<(), Problem> {
+        derive_width(&mut self.input, single_input(widths, from)?, "input", from)
+    }
 }
 
 #[derive(Module, Debug)]

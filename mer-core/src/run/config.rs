@@ -10,7 +10,7 @@ use crate::config::identity::Identity;
 use crate::config::schema::{ConfigValue, EnumSchema, Field, Kind, Problem, TableSchema, Variant};
 use crate::encoders::EncoderMode;
 use crate::input::DataConfig;
-use crate::nn::loss::Loss;
+use crate::nn::loss::Losses;
 
 /// Optimisation settings. None of them is part of the identity hash.
 #[crate::config(check = Self::check_values)]
@@ -27,9 +27,10 @@ pub struct TrainingConfig {
     /// Passes over the training split.
     #[config(default = 10)]
     pub epochs: usize,
-    /// The training loss.
-    #[config(default = Loss::Ce)]
-    pub loss: Loss,
+    /// The loss terms, each with its weight and settings: `classification` (`kind = "ce" |
+    /// "weighted-ce" | "focal"`, focal `gamma`) and whatever terms the network adds. Left out:
+    /// every term the network produces at weight 1.
+    pub losses: Losses,
     /// Share of the optimiser steps spent warming the learning rate up linearly, before it
     /// decays linearly to zero.
     #[config(default = 0.1)]
@@ -106,6 +107,7 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
             doc,
             kind,
             default: None,
+            derived: None,
         };
         Kind::Table(TableSchema {
             name: "RunConfig",
@@ -143,6 +145,30 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
         })
     }
 
+    fn complete(&mut self) -> Result<(), Problem> {
+        let classes = self.data.class_names().ok_or_else(|| {
+            Problem::new(
+                "data.label",
+                format!(
+                    "{} has no {} labels",
+                    self.data.dataset.display_name(),
+                    self.data.label
+                ),
+            )
+        })?;
+        self.model
+            .wire(classes.len())
+            .map_err(|p| p.within("model"))?;
+        let produced = self.model.loss_terms();
+        if self.training.losses.0.is_empty() {
+            self.training.losses = Losses::defaults_for(&produced);
+        }
+        self.training
+            .losses
+            .match_produced(&produced)
+            .map_err(|p| p.within("losses").within("training"))
+    }
+
     fn check(&self) -> Result<(), Problem> {
         self.model.check().map_err(|p| p.within("model"))?;
         self.training.check().map_err(|p| p.within("training"))?;
@@ -169,10 +195,7 @@ impl<M: ArchitectureConfig> RunConfig<M> {
             label: self.data.label.letter(),
             mode: encoder_modes(&self.model),
             batch: self.training.batch_size,
-            losses: match self.training.loss {
-                Loss::Ce => None,
-                other => Some(other.to_string()),
-            },
+            losses: self.training.losses.label(),
             summary: self.model.summary().to_string(),
             hash: self.identity(),
             seed: self.training.seed,
@@ -206,7 +229,7 @@ pub struct CheckpointId {
     pub label: char,
     pub mode: String,
     pub batch: usize,
-    /// Present unless the loss is plain cross-entropy.
+    /// The active loss terms ([`Losses::label`]); absent for plain cross-entropy alone.
     pub losses: Option<String>,
     pub summary: String,
     pub hash: Identity,

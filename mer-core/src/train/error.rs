@@ -25,6 +25,9 @@ pub enum TrainError {
     Init(#[from] crate::architecture::InitError),
     #[error(transparent)]
     Media(#[from] MediaLoadError),
+    /// The network produced a loss term that `[training.losses]` does not configure.
+    #[error("training.losses: the network produced the loss term `{0}`, which is not configured")]
+    UnconfiguredTerm(String),
 }
 
 pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {

@@ -4,13 +4,13 @@ use burn::tensor::backend::Backend;
 
 use super::data::TrainData;
 use super::frozen::{FrozenFeatures, SplitName};
-use crate::architecture::Classifier;
+use crate::architecture::Forward;
 use crate::input::{Batch, MediaFeed, MediaLoadError, MediaNeeds, MediaStream, Sample};
 use crate::run::Metrics;
 
 /// Class probabilities for every sample, in order; batches are formed by length so little
 /// padding is computed. `media` decodes what `needs` asks for, ahead of the batches.
-pub fn predict<B: Backend, M: Classifier<B>>(
+pub fn predict<B: Backend, M: Forward<B>>(
     network: &M,
     samples: &[Sample],
     pad_id: u32,
@@ -30,7 +30,7 @@ pub fn predict<B: Backend, M: Classifier<B>>(
 }
 
 /// [`predict`], calling `attach` on each batch with its samples' indices (to add features).
-pub fn predict_with<B: Backend, M: Classifier<B>>(
+pub fn predict_with<B: Backend, M: Forward<B>>(
     network: &M,
     samples: &[Sample],
     pad_id: u32,
@@ -49,7 +49,7 @@ pub fn predict_with<B: Backend, M: Classifier<B>>(
         let decoded = media.take(chunk.len())?;
         let mut batch = Batch::<B>::with_media(&batch_samples, &decoded, pad_id, device);
         attach(&mut batch, chunk);
-        let probs = burn::tensor::activation::softmax(network.logits(&batch), 1);
+        let probs = burn::tensor::activation::softmax(network.forward(&batch, None).logits, 1);
         let [n, c] = probs.dims();
         let values: Vec<f32> = probs
             .into_data()
@@ -63,7 +63,7 @@ pub fn predict_with<B: Backend, M: Classifier<B>>(
     Ok(out)
 }
 
-pub(super) fn evaluate<B: Backend, M: Classifier<B>>(
+pub(super) fn evaluate<B: Backend, M: Forward<B>>(
     network: &M,
     (samples, split): (&[Sample], SplitName),
     data: &TrainData,

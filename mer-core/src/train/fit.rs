@@ -27,10 +27,11 @@ use super::frozen::{FrozenFeatures, SplitName};
 use super::records::{BestEpoch, EpochRecord, Outcome};
 use super::schedule::LinearSchedule;
 use super::state::{CONFIG, Progress, read_state, write_state};
-use crate::architecture::{Architecture, ArchitectureConfig, Classifier};
+use super::step::{TermMeans, step_loss};
+use crate::architecture::{Architecture, ArchitectureConfig, Forward};
 use crate::cache::FeatureCache;
 use crate::input::{Batch, MediaStream, Sample};
-use crate::nn::loss::{balanced_weights, loss};
+use crate::nn::loss::balanced_weights;
 use crate::run::RunConfig;
 use crate::store::{Manifest, Store};
 use crate::util::atomic;
@@ -48,8 +49,8 @@ pub fn train<B, A>(
 ) -> Result<Outcome, TrainError>
 where
     B: AutodiffBackend,
-    A: Architecture<B> + AutodiffModule<B> + Classifier<B>,
-    A::InnerModule: Architecture<B::InnerBackend, Config = A::Config> + Classifier<B::InnerBackend>,
+    A: Architecture<B> + AutodiffModule<B> + Forward<B>,
+    A::InnerModule: Architecture<B::InnerBackend, Config = A::Config> + Forward<B::InnerBackend>,
 {
     if data.train.is_empty() {
         return Err(TrainError::NoData);
@@ -151,6 +152,7 @@ where
 
         let bar = progress_bar(epoch, settings.epochs, batches_per_epoch);
         let mut loss_sum = 0.0;
+        let mut term_means = TermMeans::default();
         // Media are decoded on worker threads, two batches ahead of the step that reads them.
         let mut media = MediaStream::start(
             data.media.as_ref(),
@@ -164,10 +166,11 @@ where
             let decoded = media.take(chunk.len())?;
             let mut batch = Batch::<B>::with_media(&samples, &decoded, data.pad_id, device);
             frozen.attach(&mut batch, SplitName::Train, chunk, device);
-            let logits = network.logits(&batch);
-            let batch_loss = loss(settings.loss, logits, batch.labels, &weights);
-            loss_sum += batch_loss.clone().into_scalar().elem::<f64>();
-            let grads = GradientsParams::from_grads(batch_loss.backward(), &network);
+            let output = network.forward(&batch, Some(&settings.losses));
+            let step = step_loss(output, batch.labels, &weights, &settings.losses)?;
+            loss_sum += step.total.clone().into_scalar().elem::<f64>();
+            term_means.add(&step.terms);
+            let grads = GradientsParams::from_grads(step.total.backward(), &network);
             network = optimizer.step(schedule.lr(progress.step), network, grads);
             progress.step += 1;
             steps_this_process += 1;
@@ -215,6 +218,7 @@ where
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / batches_per_epoch as f64,
+            losses: term_means.means(),
             dev,
             test,
         };

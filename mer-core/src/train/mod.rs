@@ -9,6 +9,7 @@ pub mod frozen;
 pub mod records;
 pub mod schedule;
 mod state;
+pub mod step;
 
 pub use data::TrainData;
 pub use error::TrainError;

@@ -1,5 +1,6 @@
 //! What a run reports: each epoch's figures, the epoch selected on dev, and the run's outcome.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,11 @@ use crate::run::Metrics;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub epoch: usize,
+    /// The weighted total loss, the epoch's mean.
     pub train_loss: f64,
+    /// Each loss term's epoch mean, unweighted.
+    #[serde(default)]
+    pub losses: BTreeMap<String, f64>,
     pub dev: Metrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<Metrics>,

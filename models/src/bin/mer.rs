@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use mer_core::cache::FeatureCache;
-use mer_core::config::{ConfigError, RawConfig};
+use mer_core::config::RawConfig;
 use mer_core::config::{reference, schema};
 use mer_core::registry;
 use mer_core::store::{Store, StoreError};
 use mer_core::util::atomic;
 use models::bench::{self, MeldTextBench};
-use models::cli::{self, PlanArgs};
+use models::cli;
+use models::commands::{self, RunCommand};
 
 #[derive(Parser)]
 #[command(version, about = "mer: multimodal emotion recognition in conversation")]
@@ -23,9 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the resolved config, summary, parameter table, hash and checkpoint folder of a
-    /// config without training.
-    Plan(PlanArgs),
+    #[command(flatten)]
+    Run(RunCommand),
     /// Run a Hugging Face text encoder over texts and write `last_hidden_state` and
     /// `attention_mask`, as transformers' AutoModel returns them for a padded batch.
     Encode {
@@ -195,15 +195,7 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     cli::main(|| match Cli::parse().command {
-        Command::Plan(args) => {
-            if args.config.configs.is_empty() {
-                bail!(ConfigError::Missing(
-                    "`mer plan` needs at least one config file".into()
-                ));
-            }
-            let plan = cli::plan(&args.config, None, None)?;
-            cli::print_plan(&plan, args.json)
-        }
+        Command::Run(command) => commands::run(command, None, None),
         Command::Encode { model, texts, out } => {
             let encoded = models::encode::encode(&model, &texts)?;
             encoded.write(&out)?;

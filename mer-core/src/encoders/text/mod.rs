@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::Problem;
+use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode};
 use crate::input::{Batch, Sample};
 
@@ -218,6 +219,21 @@ impl TextEncoderConfig {
                 .map(i64::from),
         };
         Ok((encoder, report))
+    }
+}
+
+impl Wiring for TextEncoderConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        if self.pretrained.is_none() && self.shape.is_none() {
+            return Err(Problem::new(
+                "shape",
+                "missing: set `shape` (a randomly initialised encoder) or `pretrained` (a \
+                 Hugging Face folder)",
+            ));
+        }
+        self.encoder_shape()
+            .map(|shape| shape.hidden)
+            .map_err(|e| Problem::new("pretrained", e.to_string()))
     }
 }
 

@@ -1,14 +1,26 @@
 //! Architectures register themselves here (`#[derive(Architecture)]` submits an entry), so the
-//! `mer` tool finds every architecture linked into it.
+//! `mer` tool finds every architecture linked into it, and trains, evaluates and plans any of
+//! them from a config alone.
 
-use crate::architecture::{Architecture, ArchitectureConfig};
-use crate::cache::{CacheError, FeatureCache};
+use std::path::Path;
+
+use super::entries::{self, Device, IdentityError, Registrable, RunError, RunInputs};
+use crate::cache::FeatureCache;
 use crate::config::schema::{ConfigValue, Kind};
 use crate::config::{ConfigError, Origin, RawConfig};
-use crate::encoders::EncoderMode;
-use crate::input::DataConfig;
+use crate::input::{DataConfig, MediaFeed, MediaNeeds, Sample};
 use crate::run::RunConfig;
-use crate::run::plan::{Plan, PlanBackend, plan};
+use crate::run::plan::{Plan, plan};
+use crate::train::{Outcome, TrainData};
+
+/// Class probabilities of samples (padded with the given id, media decoded as given) by the
+/// checkpoint at a path.
+pub type PredictFn = fn(
+    &Path,
+    &[Sample],
+    u32,
+    (Option<&MediaFeed>, MediaNeeds),
+) -> Result<Vec<Vec<f32>>, RunError>;
 
 /// A registered architecture, reachable by name.
 pub struct Registration {
@@ -20,64 +32,29 @@ pub struct Registration {
     pub plan: fn(&RawConfig) -> Result<Plan, ConfigError>,
     /// The run's `data` table, resolved (nothing is built).
     pub data: fn(&RawConfig) -> Result<DataConfig, ConfigError>,
+    /// What a run reads (data, encoders and their inputs) and where it goes.
+    pub inputs: fn(&RawConfig) -> Result<RunInputs, ConfigError>,
     /// The feature-cache identities of the run's frozen encoders (what `mer cache prune` keeps).
     pub frozen_identities: fn(&RawConfig, &FeatureCache) -> Result<Vec<String>, IdentityError>,
-}
-
-/// Why a config's frozen-encoder identities could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Cache(#[from] CacheError),
-}
-
-fn data<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<DataConfig, ConfigError> {
-    let mut raw = raw.clone();
-    raw.set_default_str("architecture", A::Config::NAME);
-    Ok(raw.resolve::<RunConfig<A::Config>>()?.data)
-}
-
-fn frozen_identities<A: Architecture<PlanBackend>>(
-    raw: &RawConfig,
-    cache: &FeatureCache,
-) -> Result<Vec<String>, IdentityError> {
-    use burn::tensor::backend::Backend;
-    let run: RunConfig<A::Config> = raw.resolve()?;
-    let frozen: Vec<_> = run
-        .model
-        .encoders()
-        .into_iter()
-        .filter(|e| e.mode == EncoderMode::Frozen)
-        .collect();
-    if frozen.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Seeded as training seeds it: a random frozen encoder's identity is its drawn weights.
-    let device = Default::default();
-    PlanBackend::seed(&device, run.training.seed);
-    let network = A::init(&run.model, &device);
-    frozen
-        .iter()
-        .map(|e| {
-            let identity = network
-                .feature_identity(&run.model, e.field, cache)
-                .expect("an encoder field")?;
-            Ok(identity.digest)
-        })
-        .collect()
+    /// Trains the run on prepared data, into its checkpoint folder.
+    pub train: fn(&RawConfig, &TrainData, Device) -> Result<Outcome, RunError>,
+    /// Class probabilities of samples by a checkpoint of this architecture, on the CPU.
+    pub predict: PredictFn,
 }
 
 impl Registration {
-    pub const fn of<A: Architecture<PlanBackend>>() -> Self {
+    /// The entry of the architecture configured by `C`.
+    pub const fn of<C: Registrable>() -> Self {
         Registration {
-            name: <A::Config as ArchitectureConfig>::NAME,
-            doc: <A::Config as ArchitectureConfig>::DOC,
-            schema: <RunConfig<A::Config> as ConfigValue>::kind,
-            plan: plan::<A>,
-            data: data::<A>,
-            frozen_identities: frozen_identities::<A>,
+            name: C::NAME,
+            doc: C::DOC,
+            schema: <RunConfig<C> as ConfigValue>::kind,
+            plan: plan::<C::Network<crate::run::PlanBackend>>,
+            data: entries::data::<C>,
+            inputs: entries::inputs::<C>,
+            frozen_identities: entries::frozen_identities::<C>,
+            train: entries::train::<C>,
+            predict: entries::predict_with_checkpoint::<C>,
         }
     }
 }

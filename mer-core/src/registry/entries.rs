@@ -1,0 +1,269 @@
+//! What a registration does for its architecture, behind plain function pointers: resolve a
+//! config, say what a run reads, train it on a device, predict with a checkpoint.
+
+use std::path::Path;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use crate::architecture::{Architecture, ArchitectureConfig, EncoderInfo, Forward, InitError};
+use crate::cache::{CacheError, FeatureCache};
+use crate::config::identity::Identity;
+use crate::config::{ConfigError, RawConfig};
+use crate::encoders::audio::AudioEncoderConfig;
+use crate::encoders::text::TextEncoderConfig;
+use crate::encoders::video::VideoEncoderConfig;
+use crate::encoders::{EncoderMode, InputConfig};
+use crate::input::{DataConfig, MediaFeed, MediaLoadError, MediaNeeds, Sample};
+use crate::run::{OutputConfig, RunConfig, TrainingConfig};
+use crate::store::{Store, StoreError};
+use crate::train::{Outcome, TrainData, TrainError, predict};
+
+/// Where training runs on the CPU: Burn's ndarray backend with autodiff.
+pub type CpuTraining = Autodiff<NdArray<f32>>;
+/// Where evaluation and inference run.
+pub type Inference = NdArray<f32>;
+/// Training on an NVIDIA GPU; in a build without CUDA, the CPU.
+#[cfg(feature = "cuda")]
+pub type GpuTraining = Autodiff<burn::backend::Cuda>;
+/// Training on an NVIDIA GPU; in a build without CUDA, the CPU.
+#[cfg(not(feature = "cuda"))]
+pub type GpuTraining = CpuTraining;
+type GpuInference = <GpuTraining as AutodiffBackend>::InnerBackend;
+
+/// Where to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    /// An NVIDIA GPU (a `--features cuda` build).
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
+/// Why a run could not be prepared, trained or used.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Init(#[from] InitError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Media(#[from] MediaLoadError),
+}
+
+/// Why a config's frozen-encoder identities could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// What a run reads and where it goes, whatever its architecture: what data preparation, media
+/// decoding and the tools' output need.
+#[derive(Debug, Clone)]
+pub struct RunInputs {
+    pub architecture: &'static str,
+    pub data: DataConfig,
+    pub training: TrainingConfig,
+    pub output: OutputConfig,
+    pub encoders: Vec<EncoderInfo>,
+    /// The first text, audio and video encoder, as configured.
+    pub text: Option<TextEncoderConfig>,
+    pub audio: Option<AudioEncoderConfig>,
+    pub video: Option<VideoEncoderConfig>,
+    /// The summary label (`1xE--A+T+V`).
+    pub summary: String,
+    pub identity: Identity,
+}
+
+impl RunInputs {
+    /// The media an epoch decodes: those of the encoders that are not frozen.
+    pub fn media_per_epoch(&self) -> MediaNeeds {
+        crate::architecture::media_per_epoch(&self.encoders)
+    }
+
+    /// Every modality's media, as evaluation and inference decode them.
+    pub fn media_all(&self) -> MediaNeeds {
+        MediaNeeds::of_all(self.encoders.iter().map(|e| e.modality))
+    }
+}
+
+/// The run config of architecture `C` (the name `architecture` defaults to), resolved, and the
+/// TOML saved beside its checkpoint.
+pub fn resolve<C: ArchitectureConfig>(
+    raw: &RawConfig,
+) -> Result<(RunConfig<C>, String), ConfigError> {
+    let mut raw = raw.clone();
+    raw.set_default_str("architecture", C::NAME);
+    let run: RunConfig<C> = raw.resolve()?;
+    let toml = toml::to_string_pretty(&run).expect("configs serialise to TOML");
+    Ok((run, toml))
+}
+
+pub(super) fn data<C: ArchitectureConfig>(raw: &RawConfig) -> Result<DataConfig, ConfigError> {
+    Ok(resolve::<C>(raw)?.0.data)
+}
+
+pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs, ConfigError> {
+    let (run, _) = resolve::<C>(raw)?;
+    let model = &run.model;
+    let mut out = RunInputs {
+        architecture: C::NAME,
+        data: run.data.clone(),
+        training: run.training.clone(),
+        output: run.output.clone(),
+        encoders: model.encoders(),
+        text: None,
+        audio: None,
+        video: None,
+        summary: model.summary().to_string(),
+        identity: run.identity(),
+    };
+    for (_, input) in model.inputs() {
+        match input {
+            InputConfig::Text(c) => out.text = out.text.or_else(|| Some(c.clone())),
+            InputConfig::Audio(c) => out.audio = out.audio.or_else(|| Some(c.clone())),
+            InputConfig::Video(c) => out.video = out.video.or_else(|| Some(c.clone())),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn frozen_identities<C: ArchitectureConfig>(
+    raw: &RawConfig,
+    cache: &FeatureCache,
+) -> Result<Vec<String>, IdentityError> {
+    let (run, _) = resolve::<C>(raw)?;
+    let frozen: Vec<_> = run
+        .model
+        .encoders()
+        .into_iter()
+        .filter(|e| e.mode == EncoderMode::Frozen)
+        .collect();
+    if frozen.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Seeded as training seeds it: a random frozen encoder's identity is its drawn weights.
+    let device = Default::default();
+    CpuTraining::seed(&device, run.training.seed);
+    let network = C::Network::<CpuTraining>::init(&run.model, &device);
+    frozen
+        .iter()
+        .map(|e| {
+            let identity = network
+                .feature_identity(&run.model, e.field, cache)
+                .expect("an encoder field")?;
+            Ok(identity.digest)
+        })
+        .collect()
+}
+
+/// An architecture config whose network trains and predicts on every backend of this build:
+/// every `#[derive(Architecture)]` config whose network implements [`Forward`].
+pub trait Registrable: ArchitectureConfig {
+    /// Trains `run` on `device`.
+    fn train_on(
+        run: &RunConfig<Self>,
+        config_toml: &str,
+        data: &TrainData,
+        store: &Store,
+        device: Device,
+    ) -> Result<Outcome, TrainError>;
+
+    /// Class probabilities of `samples` by the checkpoint at `checkpoint`, on the CPU.
+    fn predict_with(
+        run: &RunConfig<Self>,
+        checkpoint: &Path,
+        samples: &[Sample],
+        pad_id: u32,
+        media: (Option<&MediaFeed>, MediaNeeds),
+    ) -> Result<Vec<Vec<f32>>, RunError>;
+}
+
+impl<C> Registrable for C
+where
+    C: ArchitectureConfig,
+    C::Network<CpuTraining>:
+        AutodiffModule<CpuTraining, InnerModule = C::Network<Inference>> + Forward<CpuTraining>,
+    C::Network<Inference>: Forward<Inference>,
+    C::Network<GpuTraining>:
+        AutodiffModule<GpuTraining, InnerModule = C::Network<GpuInference>> + Forward<GpuTraining>,
+    C::Network<GpuInference>: Forward<GpuInference>,
+{
+    fn train_on(
+        run: &RunConfig<Self>,
+        config_toml: &str,
+        data: &TrainData,
+        store: &Store,
+        device: Device,
+    ) -> Result<Outcome, TrainError> {
+        match device {
+            Device::Cpu => crate::train::train::<CpuTraining, C::Network<CpuTraining>>(
+                run,
+                config_toml,
+                data,
+                store,
+                &Default::default(),
+            ),
+            #[cfg(feature = "cuda")]
+            Device::Cuda => crate::train::train::<GpuTraining, C::Network<GpuTraining>>(
+                run,
+                config_toml,
+                data,
+                store,
+                &Default::default(),
+            ),
+        }
+    }
+
+    fn predict_with(
+        run: &RunConfig<Self>,
+        checkpoint: &Path,
+        samples: &[Sample],
+        pad_id: u32,
+        media: (Option<&MediaFeed>, MediaNeeds),
+    ) -> Result<Vec<Vec<f32>>, RunError> {
+        let store = Store::new(&run.output.checkpoints);
+        let device = Default::default();
+        let network = store.load(
+            checkpoint,
+            C::Network::<Inference>::try_init(&run.model, &device)?,
+        )?;
+        Ok(predict(
+            &network,
+            samples,
+            pad_id,
+            run.training.eval_batch_size,
+            &device,
+            media,
+        )?)
+    }
+}
+
+pub(super) fn train<C: Registrable>(
+    raw: &RawConfig,
+    data: &TrainData,
+    device: Device,
+) -> Result<Outcome, RunError> {
+    let (run, config_toml) = resolve::<C>(raw)?;
+    let store = Store::new(&run.output.checkpoints);
+    Ok(C::train_on(&run, &config_toml, data, &store, device)?)
+}
+
+pub(super) fn predict_with_checkpoint<C: Registrable>(
+    checkpoint: &Path,
+    samples: &[Sample],
+    pad_id: u32,
+    media: (Option<&MediaFeed>, MediaNeeds),
+) -> Result<Vec<Vec<f32>>, RunError> {
+    let raw = RawConfig::load(&[&checkpoint.join("config.toml")], &[] as &[&str])?;
+    let (run, _) = resolve::<C>(&raw)?;
+    C::predict_with(&run, checkpoint, samples, pad_id, media)
+}

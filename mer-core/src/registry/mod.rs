@@ -1,0 +1,11 @@
+//! Where architectures register, and what a registration does for its architecture: the `mer`
+//! tool and every architecture binary train, evaluate and plan through it.
+
+mod entries;
+mod registration;
+
+pub use entries::{
+    CpuTraining, Device, GpuTraining, IdentityError, Inference, Registrable, RunError, RunInputs,
+    resolve,
+};
+pub use registration::{Registration, architectures, for_config};

@@ -1,0 +1,19 @@
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use mer_core::Architecture;
+#[allow(unused_imports)]
+use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
+#[allow(unused_imports)]
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, ConcatFusion, ConcatFusionConfig};
+
+#[derive(Module, Debug, Architecture)]
+pub struct Net<B: Backend> {
+    #[encoder(modality = "T")]
+    pub text: TextEncoder<B>,
+    #[fusion(inputs = [text, audio])]
+    pub fusion: ConcatFusion<B>,
+    #[head]
+    pub head: ClassifierHead<B>,
+}
+
+fn main() {}

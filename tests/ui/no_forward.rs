@@ -1,0 +1,18 @@
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use mer_core::Architecture;
+#[allow(unused_imports)]
+use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
+#[allow(unused_imports)]
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig};
+
+/// Declared, but with no forward pass: it cannot be registered, trained or evaluated.
+#[derive(Module, Debug, Architecture)]
+pub struct Net<B: Backend> {
+    #[encoder(modality = "T")]
+    pub text: TextEncoder<B>,
+    #[head]
+    pub head: ClassifierHead<B>,
+}
+
+fn main() {}

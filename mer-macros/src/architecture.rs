@@ -56,22 +56,31 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             }
         }),
     });
+    let teacher_fields: Vec<&ArchField> = arch
+        .fields
+        .iter()
+        .filter(|f| matches!(f.role, Role::Teacher { .. }))
+        .collect();
+    let init_teachers = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(let #fident = self.#fident.init::<#backend>(#fname, device)?;)
+    });
+    let init_sources = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!((#fname, self.#fident.checkpoint_dir()))
+    });
     let init_fields = arch.fields.iter().map(|f| {
-        let fident = &f.ident;
+        let (fident, fname) = (&f.ident, f.ident.to_string());
         match &f.role {
-            Role::Encoder { .. } => {
-                let fname = fident.to_string();
-                quote! {
-                    #fident: self.#fident
-                        .try_init_with(|config| config.init(device))
-                        .map_err(|error| ::mer_core::architecture::InitError {
-                            field: #fname,
-                            error,
-                        })?
-                }
-            }
+            Role::Encoder { .. } => quote! {
+                #fident: self.#fident
+                    .try_init_with(|config| config.init(device), &sources)
+                    .map_err(|error| ::mer_core::architecture::InitError::encoder(#fname, error))?
+            },
+            // Built before the struct: an encoder's `init_from` may read the teacher's checkpoint.
+            Role::Teacher { .. } => quote!(#fident),
+            Role::Fusion { .. } | Role::Head { .. } => quote!(#fident: self.#fident.init(device)),
             Role::Hyper { .. } => quote!(#fident: ::std::clone::Clone::clone(&self.#fident)),
-            _ => quote!(#fident: self.#fident.init(device)),
         }
     });
     let modalities = arch.fields.iter().filter_map(|f| match &f.role {
@@ -165,6 +174,54 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             ),
         }
     });
+    let teacher_encode_arms = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote_spanned! {f.ty.span()=>
+            #fname => ::std::option::Option::Some(
+                ::mer_core::architecture::Forward::<#backend>::forward(
+                    &self.#fident, batch, ::std::option::Option::None,
+                ).logits
+            ),
+        }
+    });
+    let teacher_identity_arms = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(#fname => ::std::option::Option::Some(config.#fident.feature_identity()),)
+    });
+    let teacher_key_arms = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(#fname => ::std::option::Option::Some(config.#fident.input_key(sample, cache)),)
+    });
+    let teacher_methods = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        let method = format_ident!("{}_logits", f.ident);
+        let doc = format!(
+            "The `{fname}` teacher's logits for `batch` [N, C]: the batch's cached outputs when \
+             training (each input's are computed once), else the teacher run on the batch."
+        );
+        quote_spanned! {f.ty.span()=>
+            #[doc = #doc]
+            #vis fn #method(
+                &self,
+                batch: &::mer_core::input::Batch<#backend>,
+            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
+                match batch.features.get(#fname) {
+                    ::std::option::Option::Some(logits) => ::std::clone::Clone::clone(logits),
+                    ::std::option::Option::None => {
+                        ::mer_core::architecture::Forward::<#backend>::forward(
+                            &self.#fident, batch, ::std::option::Option::None,
+                        )
+                        .logits
+                    }
+                }
+            }
+        }
+    });
+    let teacher_infos = teacher_fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(self.#fident.info(#fname))
+    });
+    let sources = gen_sources(arch);
     let encode_methods = encoder_fields.iter().map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         let method = format_ident!("encode_{}", f.ident);
@@ -220,6 +277,9 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 &self,
                 device: &#backend::Device,
             ) -> ::std::result::Result<#ident<#backend>, ::mer_core::architecture::InitError> {
+                #(#init_teachers)*
+                let sources: ::std::vec::Vec<(&'static str, ::std::option::Option<&::std::path::Path>)> =
+                    ::std::vec![#(#init_sources),*];
                 let network = #ident { #(#init_fields,)* };
                 ::mer_core::nn::weights::materialize(&network);
                 ::std::result::Result::Ok(network)
@@ -247,6 +307,12 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             ) -> ::std::vec::Vec<(&'static str, ::mer_core::encoders::InputConfig<'_>)> {
                 ::std::vec![#(#inputs),*]
             }
+
+            fn teachers(&self) -> ::std::vec::Vec<::mer_core::architecture::TeacherInfo> {
+                ::std::vec![#(#teacher_infos),*]
+            }
+
+            #sources
 
             #loss_terms
 
@@ -283,6 +349,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             ) -> ::std::option::Option<::mer_core::__private::burn::tensor::Tensor<#backend, 2>> {
                 match field {
                     #(#encode_arms)*
+                    #(#teacher_encode_arms)*
                     _ => ::std::option::Option::None,
                 }
             }
@@ -298,6 +365,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             >> {
                 match field {
                     #(#identity_arms)*
+                    #(#teacher_identity_arms)*
                     _ => ::std::option::Option::None,
                 }
             }
@@ -313,6 +381,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             >> {
                 match field {
                     #(#key_arms)*
+                    #(#teacher_key_arms)*
                     _ => ::std::option::Option::None,
                 }
             }
@@ -320,6 +389,7 @@ pub fn expand(arch: &Architecture) -> TokenStream {
 
         impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend> #ident<#backend> {
             #(#encode_methods)*
+            #(#teacher_methods)*
         }
 
         ::mer_core::__private::inventory::submit! {
@@ -334,8 +404,11 @@ fn config_type(field: &ArchField) -> TokenStream {
         Role::Encoder { config, .. } => {
             quote_spanned!(field.ty.span()=> ::mer_core::encoders::EncoderSlot<#config>)
         }
-        Role::Fusion { config, .. } | Role::Head { config } | Role::Teacher { config } => {
+        Role::Fusion { config, .. } | Role::Head { config } => {
             quote_spanned!(field.ty.span()=> #config)
+        }
+        Role::Teacher { config } => {
+            quote_spanned!(field.ty.span()=> ::mer_core::run::TeacherSlot<#config>)
         }
         Role::Hyper { .. } => {
             let ty = &field.ty;
@@ -449,11 +522,21 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
         }
     };
     let (hident, hname) = (&head.ident, head.ident.to_string());
+    let resolve_teachers = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Teacher { .. } => {
+            let (fident, fname) = (&f.ident, f.ident.to_string());
+            Some(quote! {
+                self.#fident.resolve().map_err(|problem| problem.within(#fname))?;
+            })
+        }
+        _ => None,
+    });
     quote! {
         fn wire(
             &mut self,
             classes: usize,
         ) -> ::std::result::Result<(), ::mer_core::config::schema::Problem> {
+            #(#resolve_teachers)*
             #fusion_wiring
             let widths: ::std::vec::Vec<usize> = #head_widths;
             ::mer_core::config::wiring::Wiring::connect_inputs(&mut self.#hident, &widths, #head_from)
@@ -465,6 +548,31 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
             )
             .map_err(|problem| problem.within(#hname))?;
             ::std::result::Result::Ok(())
+        }
+    }
+}
+
+/// `sources`: each teacher's checkpoint, and each encoder's `init_from`.
+fn gen_sources(arch: &Architecture) -> TokenStream {
+    let entries = arch.fields.iter().filter_map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        match &f.role {
+            Role::Teacher { .. } => Some(quote! {
+                sources.push((#fname, ::std::format!("checkpoint {}", self.#fident.id)));
+            }),
+            Role::Encoder { .. } => Some(quote! {
+                if let ::std::option::Option::Some(from) = &self.#fident.init_from {
+                    sources.push((#fname, ::std::format!("init_from {from}")));
+                }
+            }),
+            Role::Fusion { .. } | Role::Head { .. } | Role::Hyper { .. } => None,
+        }
+    });
+    quote! {
+        fn sources(&self) -> ::std::vec::Vec<(&'static str, ::std::string::String)> {
+            let mut sources = ::std::vec::Vec::new();
+            #(#entries)*
+            sources
         }
     }
 }

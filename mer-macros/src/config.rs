@@ -209,6 +209,7 @@ pub fn table_config_value(
                 kind: <#ty as ::mer_core::config::schema::ConfigValue>::kind(),
                 default: #default,
                 derived: #derived,
+                hashed: true,
             }
         }
     });

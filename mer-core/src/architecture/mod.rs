@@ -9,6 +9,8 @@ pub mod part;
 
 pub use forward::{Forward, Output};
 pub use label::Summary;
-pub use network::{Architecture, ArchitectureConfig, EncoderInfo, InitError, media_per_epoch};
+pub use network::{
+    Architecture, ArchitectureConfig, EncoderInfo, InitError, TeacherInfo, media_per_epoch,
+};
 pub use params::{ParamRow, ParamTable, count, thousands};
 pub use part::{PartMapper, PartVisitor, Role};

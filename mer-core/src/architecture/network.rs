@@ -9,7 +9,7 @@ use super::label::Summary;
 use super::part::{PartMapper, PartVisitor};
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::{ConfigValue, Problem};
-use crate::encoders::{EncoderMode, InputConfig};
+use crate::encoders::{EncoderMode, InputConfig, SlotError};
 use crate::input::{Batch, MediaNeeds, Modality, Sample};
 
 /// An architecture's generated config (`<Name>Config`), independent of the backend.
@@ -32,6 +32,13 @@ pub trait ArchitectureConfig: ConfigValue {
 
     /// Every encoder's config as what prepares its inputs sees it, by field.
     fn inputs(&self) -> Vec<(&'static str, InputConfig<'_>)>;
+
+    /// Every teacher field and what its network reads.
+    fn teachers(&self) -> Vec<TeacherInfo>;
+
+    /// Where parts come from besides this run (a teacher's checkpoint, `init_from`), as
+    /// (part, source) for people.
+    fn sources(&self) -> Vec<(&'static str, String)>;
 
     /// Every loss term the network produces: `classification`, then those its parts add.
     fn loss_terms(&self) -> Vec<&'static str>;
@@ -82,10 +89,11 @@ pub trait Architecture<B: Backend>: Module<B> {
     /// Rebuilds the network with every role field passed through `mapper` (loading weights).
     fn map_parts<M: PartMapper<B>>(self, mapper: &mut M) -> Result<Self, M::Error>;
 
-    /// Runs encoder `field` on `batch` → [N, H]; `None` when there is no such encoder.
+    /// Runs encoder `field` on `batch` → [N, H], or teacher `field` → its logits [N, C];
+    /// `None` when there is no such encoder or teacher.
     fn encode_part(&self, field: &str, batch: &Batch<B>) -> Option<Tensor<B, 2>>;
 
-    /// The feature-cache identity of encoder `field` as built here from `config`.
+    /// The feature-cache identity of encoder or teacher `field` as built here from `config`.
     fn feature_identity(
         &self,
         config: &Self::Config,
@@ -103,10 +111,44 @@ pub trait Architecture<B: Backend>: Module<B> {
     ) -> Option<Result<Key, CacheError>>;
 }
 
-/// An encoder that could not be built as configured.
+/// A part that could not be built as configured: what only building reveals.
 #[derive(Debug, thiserror::Error)]
-#[error("model.{field}.lora.targets: {error}")]
+#[error("{}: {message}", self.key())]
 pub struct InitError {
+    /// The part's field.
     pub field: &'static str,
-    pub error: crate::nn::lora::LoraError,
+    /// The key below `model.{field}` at fault (`lora.targets`, `init_from`), empty for the part.
+    pub at: &'static str,
+    pub message: String,
+}
+
+impl InitError {
+    /// An encoder slot's error, at the key it comes from.
+    pub fn encoder(field: &'static str, error: SlotError) -> Self {
+        let at = match &error {
+            SlotError::Lora(_) => "lora.targets",
+            SlotError::InitFrom(_) => "init_from",
+        };
+        InitError {
+            field,
+            at,
+            message: error.to_string(),
+        }
+    }
+
+    /// The dotted config key at fault.
+    pub fn key(&self) -> String {
+        if self.at.is_empty() {
+            format!("model.{}", self.field)
+        } else {
+            format!("model.{}.{}", self.field, self.at)
+        }
+    }
+}
+
+/// A teacher field: what its network reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeacherInfo {
+    pub field: &'static str,
+    pub modalities: Vec<Modality>,
 }

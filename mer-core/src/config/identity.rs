@@ -11,6 +11,8 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::schema::Kind;
+
 /// Bumped only if the canonical form itself has to change; golden vectors guard it.
 const DOMAIN: &str = "mer-architecture-v1";
 
@@ -22,7 +24,21 @@ pub struct Identity(String);
 impl Identity {
     /// The hash of architecture `name` configured by `model`.
     pub fn of(name: &str, model: &impl Serialize) -> Self {
-        let canonical = canonical_form(&toml::Value::try_from(model).expect("configs serialise"));
+        Self::of_value(
+            name,
+            &toml::Value::try_from(model).expect("configs serialise"),
+        )
+    }
+
+    /// The hash of architecture `name` configured by `model`, of schema `kind`: keys the
+    /// schema marks as not hashed (where to find something, not what it is) are left out.
+    pub fn of_config(name: &str, model: &impl Serialize, kind: &Kind) -> Self {
+        let value = toml::Value::try_from(model).expect("configs serialise");
+        Self::of_value(name, &hashed_part(value, kind))
+    }
+
+    fn of_value(name: &str, value: &toml::Value) -> Self {
+        let canonical = canonical_form(value);
         let mut hasher = Sha256::new();
         for part in [DOMAIN, name, &canonical] {
             hasher.update(part.as_bytes());
@@ -39,6 +55,38 @@ impl Identity {
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// `value` (of schema `kind`) without the keys the schema marks as not hashed.
+fn hashed_part(value: toml::Value, kind: &Kind) -> toml::Value {
+    match (value, kind) {
+        (value, Kind::Optional(inner)) => hashed_part(value, inner),
+        (toml::Value::Table(table), Kind::Table(schema)) => toml::Value::Table(
+            table
+                .into_iter()
+                .filter_map(
+                    |(key, value)| match schema.fields.iter().find(|f| f.name == key) {
+                        Some(field) if !field.hashed => None,
+                        Some(field) => Some((key, hashed_part(value, &field.kind))),
+                        None => Some((key, value)),
+                    },
+                )
+                .collect(),
+        ),
+        (toml::Value::Table(table), Kind::Map(inner)) => toml::Value::Table(
+            table
+                .into_iter()
+                .map(|(key, value)| (key, hashed_part(value, inner)))
+                .collect(),
+        ),
+        (toml::Value::Array(items), Kind::Array(inner)) => toml::Value::Array(
+            items
+                .into_iter()
+                .map(|item| hashed_part(item, inner))
+                .collect(),
+        ),
+        (value, _) => value,
     }
 }
 

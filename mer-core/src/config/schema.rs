@@ -129,6 +129,9 @@ pub struct Field {
     /// Set when the value is derived from other keys (what it is derived from, for people):
     /// left out, it is filled in; written, it must agree.
     pub derived: Option<&'static str>,
+    /// Whether the value is part of the identity hash: false for keys that only say where to
+    /// find what another key identifies (a teacher's config files, say).
+    pub hashed: bool,
 }
 
 /// A choice among named strings: a `#[config]` enum.

@@ -7,7 +7,8 @@ pub mod text;
 pub mod video;
 
 pub use slot::{
-    CacheableEncoder, Encode, EncoderMode, EncoderSlot, media_key, random_weights_digest,
+    CacheableEncoder, Encode, EncoderMode, EncoderSlot, InitSources, SlotError, media_key,
+    random_weights_digest,
 };
 
 /// An encoder's config seen by what prepares its inputs: tokenizing text, decoding media.

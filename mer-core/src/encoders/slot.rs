@@ -7,7 +7,7 @@ use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -60,7 +60,56 @@ pub struct EncoderSlot<C> {
     pub mode: EncoderMode,
     /// Adapter settings; `Some` exactly when `mode` is `lora`.
     pub lora: Option<LoraConfig>,
+    /// Where the initial weights come from: `"teacher.text"` (part `text` of the checkpoint of
+    /// teacher field `teacher`) or `"CHECKPOINT_DIR:text"`; drawn at random when absent.
+    pub init_from: Option<String>,
     pub config: C,
+}
+
+/// Why an encoder could not be built as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotError {
+    /// LoRA targets that match no layer (at `lora.targets`).
+    #[error(transparent)]
+    Lora(#[from] LoraError),
+    /// The weights `init_from` names cannot be read or do not fit (at `init_from`).
+    #[error("{0}")]
+    InitFrom(String),
+}
+
+/// The checkpoint folders `init_from = "FIELD.part"` can name, by teacher field.
+pub type InitSources<'a> = &'a [(&'static str, Option<&'a Path>)];
+
+impl<C> EncoderSlot<C> {
+    /// The weight file `init_from` names, given where each teacher's checkpoint is.
+    fn init_file(&self, sources: InitSources<'_>) -> Result<Option<PathBuf>, SlotError> {
+        let Some(spec) = &self.init_from else {
+            return Ok(None);
+        };
+        let part_file = |dir: &Path, part: &str| dir.join(format!("{part}.safetensors"));
+        if let Some((dir, part)) = spec.rsplit_once(':') {
+            return Ok(Some(part_file(Path::new(dir), part)));
+        }
+        let Some((field, part)) = spec.split_once('.') else {
+            return Err(SlotError::InitFrom(format!(
+                "\"{spec}\": expected \"TEACHER.part\" or \"CHECKPOINT_DIR:part\""
+            )));
+        };
+        match sources.iter().find(|(name, _)| *name == field) {
+            Some((_, Some(dir))) => Ok(Some(part_file(dir, part))),
+            Some((_, None)) => Err(SlotError::InitFrom(format!(
+                "\"{spec}\": the teacher `{field}` has no checkpoint yet"
+            ))),
+            None => Err(SlotError::InitFrom(format!(
+                "\"{spec}\": `{field}` is not a teacher of this architecture (teachers: {})",
+                sources
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
 }
 
 impl<C> EncoderSlot<C> {
@@ -70,17 +119,25 @@ impl<C> EncoderSlot<C> {
     /// When LoRA targets match none of the encoder's linear layers: a config error that only
     /// building the encoder reveals (`mer plan` reports it without panicking).
     pub fn init_with<B: Backend, M: Module<B>>(&self, build: impl FnOnce(&C) -> M) -> M {
-        self.try_init_with(build).unwrap_or_else(|e| panic!("{e}"))
+        self.try_init_with(build, &[])
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`EncoderSlot::init_with`], reporting LoRA targets that match nothing.
+    /// [`EncoderSlot::init_with`], reporting LoRA targets that match nothing and `init_from`
+    /// weights that cannot be read or do not fit; `sources` are the teachers' checkpoints.
     pub fn try_init_with<B: Backend, M: Module<B>>(
         &self,
         build: impl FnOnce(&C) -> M,
-    ) -> Result<M, LoraError> {
+        sources: InitSources<'_>,
+    ) -> Result<M, SlotError> {
         let module = build(&self.config);
         // Base weights are drawn before adapters, so a seed gives the same base in every mode.
         crate::nn::weights::materialize(&module);
+        let module = match self.init_file(sources)? {
+            Some(path) => crate::nn::weights::load_base(module, &path)
+                .map_err(|e| SlotError::InitFrom(e.to_string()))?,
+            None => module,
+        };
         Ok(match (self.mode, &self.lora) {
             (EncoderMode::Trainable, _) => module,
             (EncoderMode::Frozen, _) => module.no_grad(),
@@ -93,6 +150,7 @@ impl<C> EncoderSlot<C> {
 
 const MODE_KEY: &str = "mode";
 const LORA_KEY: &str = "lora";
+const INIT_FROM_KEY: &str = "init_from";
 
 impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
     type Checked = Self;
@@ -108,6 +166,7 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             kind: EncoderMode::kind(),
             default: Some(default_value(EncoderMode::Trainable)),
             derived: None,
+            hashed: true,
         });
         table.fields.push(Field {
             name: LORA_KEY,
@@ -115,6 +174,16 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             kind: Option::<LoraConfig>::kind(),
             default: None,
             derived: None,
+            hashed: true,
+        });
+        table.fields.push(Field {
+            name: INIT_FROM_KEY,
+            doc: "Start from another checkpoint's weights: \"TEACHER.part\" (a part of a teacher's \
+                  checkpoint) or \"CHECKPOINT_DIR:part\"; random when left out.",
+            kind: Option::<String>::kind(),
+            default: None,
+            derived: None,
+            hashed: true,
         });
         Kind::Table(table)
     }
@@ -152,6 +221,9 @@ impl<C: Serialize> Serialize for EncoderSlot<C> {
                 toml::Value::try_from(lora).map_err(S::Error::custom)?,
             );
         }
+        if let Some(init_from) = &self.init_from {
+            table.insert(INIT_FROM_KEY.into(), toml::Value::String(init_from.clone()));
+        }
         table.serialize(serializer)
     }
 }
@@ -162,6 +234,10 @@ impl<'de, C: serde::de::DeserializeOwned> Deserialize<'de> for EncoderSlot<C> {
         let mode = match table.remove(MODE_KEY) {
             Some(value) => value.try_into().map_err(D::Error::custom)?,
             None => EncoderMode::Trainable,
+        };
+        let init_from: Option<String> = match table.remove(INIT_FROM_KEY) {
+            Some(value) => Some(value.try_into().map_err(D::Error::custom)?),
+            None => None,
         };
         let lora: Option<LoraConfig> = match table.remove(LORA_KEY) {
             Some(value) => Some(value.try_into().map_err(D::Error::custom)?),
@@ -175,7 +251,12 @@ impl<'de, C: serde::de::DeserializeOwned> Deserialize<'de> for EncoderSlot<C> {
         let config = toml::Value::Table(table)
             .try_into()
             .map_err(D::Error::custom)?;
-        Ok(EncoderSlot { mode, lora, config })
+        Ok(EncoderSlot {
+            mode,
+            lora,
+            init_from,
+            config,
+        })
     }
 }
 

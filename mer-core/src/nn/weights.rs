@@ -8,6 +8,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
 
+use super::lora;
+
 /// A module's tensors could not be written or read as safetensors.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", path.display())]
@@ -46,8 +48,8 @@ pub fn part_bytes<B: Backend, M: Module<B>>(
     };
     let store = SafetensorsStore::from_bytes(None).clear_metadata();
     let mut store = match which {
-        Tensors::Base => store.with_predicate(|path, _| !super::lora::is_adapter_path(path)),
-        Tensors::Adapters => store.with_predicate(|path, _| super::lora::is_adapter_path(path)),
+        Tensors::Base => store.with_predicate(|path, _| !lora::is_adapter_path(path)),
+        Tensors::Adapters => store.with_predicate(|path, _| lora::is_adapter_path(path)),
     };
     module
         .save_into(&mut store)
@@ -74,4 +76,36 @@ pub fn materialize<B: Backend, M: Module<B>>(module: &M) {
         }
     }
     module.visit(&mut Touch);
+}
+
+/// Loads the base tensors (everything but LoRA adapters) of the safetensors file at `path` into
+/// `module`; a tensor the module has and the file lacks, or one of another shape, is an error
+/// naming it.
+pub fn load_base<B: Backend, M: Module<B>>(mut module: M, path: &Path) -> Result<M, WeightsError> {
+    let error = |message: String| WeightsError {
+        path: path.to_owned(),
+        message,
+    };
+    if !path.exists() {
+        return Err(error("missing weight file".into()));
+    }
+    let mut store = SafetensorsStore::from_file(path)
+        .with_predicate(|name, _| !lora::is_adapter_path(name))
+        .allow_partial(true);
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| error(e.to_string()))?;
+    let missing: Vec<String> = result
+        .missing
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !lora::is_adapter_path(name))
+        .collect();
+    if !missing.is_empty() || !result.errors.is_empty() {
+        return Err(error(format!(
+            "does not fit the network: missing {missing:?}, errors {:?}",
+            result.errors
+        )));
+    }
+    Ok(module)
 }

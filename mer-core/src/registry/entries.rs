@@ -7,7 +7,9 @@ use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-use crate::architecture::{Architecture, ArchitectureConfig, EncoderInfo, Forward, InitError};
+use crate::architecture::{
+    Architecture, ArchitectureConfig, EncoderInfo, Forward, InitError, TeacherInfo,
+};
 use crate::cache::{CacheError, FeatureCache};
 use crate::config::identity::Identity;
 use crate::config::{ConfigError, RawConfig};
@@ -74,6 +76,8 @@ pub struct RunInputs {
     pub training: TrainingConfig,
     pub output: OutputConfig,
     pub encoders: Vec<EncoderInfo>,
+    /// The teachers, and what they read.
+    pub teachers: Vec<TeacherInfo>,
     /// The first text, audio and video encoder, as configured.
     pub text: Option<TextEncoderConfig>,
     pub audio: Option<AudioEncoderConfig>,
@@ -89,9 +93,15 @@ impl RunInputs {
         crate::architecture::media_per_epoch(&self.encoders)
     }
 
-    /// Every modality's media, as evaluation and inference decode them.
+    /// Every modality's media, as evaluation and inference decode them (teachers' too: they run
+    /// there).
     pub fn media_all(&self) -> MediaNeeds {
-        MediaNeeds::of_all(self.encoders.iter().map(|e| e.modality))
+        MediaNeeds::of_all(
+            self.encoders
+                .iter()
+                .map(|e| e.modality)
+                .chain(self.teachers.iter().flat_map(|t| t.modalities.clone())),
+        )
     }
 }
 
@@ -120,6 +130,7 @@ pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs
         training: run.training.clone(),
         output: run.output.clone(),
         encoders: model.encoders(),
+        teachers: model.teachers(),
         text: None,
         audio: None,
         video: None,

@@ -15,12 +15,8 @@ use crate::train::{Outcome, TrainData};
 
 /// Class probabilities of samples (padded with the given id, media decoded as given) by the
 /// checkpoint at a path.
-pub type PredictFn = fn(
-    &Path,
-    &[Sample],
-    u32,
-    (Option<&MediaFeed>, MediaNeeds),
-) -> Result<Vec<Vec<f32>>, RunError>;
+pub type PredictFn =
+    fn(&Path, &[Sample], u32, (Option<&MediaFeed>, MediaNeeds)) -> Result<Vec<Vec<f32>>, RunError>;
 
 /// A registered architecture, reachable by name.
 pub struct Registration {

@@ -108,6 +108,7 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
             kind,
             default: None,
             derived: None,
+            hashed: true,
         };
         Kind::Table(TableSchema {
             name: "RunConfig",
@@ -180,7 +181,7 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
 impl<M: ArchitectureConfig> RunConfig<M> {
     /// The identity hash of the network.
     pub fn identity(&self) -> Identity {
-        Identity::of(M::NAME, &self.model)
+        Identity::of_config(M::NAME, &self.model, &M::kind())
     }
 
     /// The checkpoint's name in the store.

@@ -4,7 +4,9 @@
 pub mod config;
 pub mod metrics;
 pub mod plan;
+pub mod teacher;
 
 pub use config::{CheckpointId, OutputConfig, RunConfig, TrainingConfig};
 pub use metrics::Metrics;
 pub use plan::{Plan, PlanBackend};
+pub use teacher::TeacherSlot;

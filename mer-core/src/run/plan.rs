@@ -27,6 +27,8 @@ pub struct Plan {
     pub config: Json,
     /// The resolved config as TOML, the form saved beside a checkpoint.
     pub config_toml: String,
+    /// Where parts come from besides this run: (part, source).
+    pub sources: Vec<(&'static str, String)>,
 }
 
 /// Resolves `raw` for architecture `A`, builds the network and describes it.
@@ -35,15 +37,16 @@ pub fn plan<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<Plan, Confi
     raw.set_default_str("architecture", A::Config::NAME);
     let run: RunConfig<A::Config> = raw.resolve()?;
     let network = A::try_init(&run.model, &Default::default()).map_err(|e| {
-        let key = format!("model.{}.lora.targets", e.field);
+        let key = e.key();
         ConfigError::Invalid {
             origin: raw
                 .origin_of(&key)
                 .or_else(|| raw.origin_of(&format!("model.{}.mode", e.field)))
+                .or_else(|| raw.origin_of(&format!("model.{}", e.field)))
                 .cloned()
                 .unwrap_or_else(|| raw.root_origin()),
             key,
-            message: e.error.to_string(),
+            message: e.message,
         }
     })?;
     let id = run.checkpoint_id();
@@ -55,6 +58,7 @@ pub fn plan<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<Plan, Confi
         params: ParamTable::of(&network),
         config: serde_json::to_value(&run).expect("configs serialise to JSON"),
         config_toml: toml::to_string_pretty(&run).expect("configs serialise to TOML"),
+        sources: run.model.sources(),
     })
 }
 
@@ -68,6 +72,11 @@ impl Plan {
             "checkpoint_dir": self.checkpoint_dir,
             "params": self.params,
             "config": self.config,
+            "sources": self
+                .sources
+                .iter()
+                .map(|(part, source)| json!({ "part": part, "source": source }))
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -81,6 +90,9 @@ impl fmt::Display for Plan {
         writeln!(f, "summary         {}", self.summary)?;
         writeln!(f, "hash            {}", self.hash)?;
         writeln!(f, "checkpoint dir  {}", self.checkpoint_dir.display())?;
+        for (part, source) in &self.sources {
+            writeln!(f, "{:<16}{source}", format!("{part} from"))?;
+        }
         writeln!(f)?;
         write!(f, "{}", self.params)
     }

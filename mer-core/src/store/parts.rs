@@ -13,7 +13,7 @@ use super::manifest::Manifest;
 use super::manifest::{ADAPTERS, BLOBS, CONFIG, WEIGHTS_EXT};
 use crate::architecture::{Architecture, PartMapper, PartVisitor, Role};
 use crate::nn::lora;
-use crate::nn::weights::{Tensors, part_bytes};
+use crate::nn::weights::{Tensors, load_base, part_bytes};
 use crate::util::atomic;
 
 impl Store {
@@ -101,30 +101,15 @@ impl Store {
                 &mut self,
                 name: &'static str,
                 _: Role,
-                mut module: M,
+                module: M,
             ) -> Result<M, StoreError> {
                 let path = self.0.join(format!("{name}.{WEIGHTS_EXT}"));
+                let mut module = load_base(module, &path)?;
+                let adapters = self.0.join(format!("{name}.{ADAPTERS}.{WEIGHTS_EXT}"));
                 let weights_error = |message: String| StoreError::Weights {
-                    path: path.clone(),
+                    path: adapters.clone(),
                     message,
                 };
-                if !path.exists() {
-                    return Err(weights_error("missing weight file".into()));
-                }
-                let mut store = SafetensorsStore::from_file(&path)
-                    .with_predicate(|path, _| !lora::is_adapter_path(path))
-                    .allow_partial(true);
-                let result = module
-                    .load_from(&mut store)
-                    .map_err(|e| weights_error(e.to_string()))?;
-                let mut missing: Vec<String> = result
-                    .missing
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .filter(|name| !lora::is_adapter_path(name))
-                    .collect();
-                let mut errors = result.errors;
-                let adapters = self.0.join(format!("{name}.{ADAPTERS}.{WEIGHTS_EXT}"));
                 if adapters.exists() {
                     let mut store = SafetensorsStore::from_file(&adapters)
                         .with_predicate(|path, _| lora::is_adapter_path(path))
@@ -132,20 +117,21 @@ impl Store {
                     let result = module
                         .load_from(&mut store)
                         .map_err(|e| weights_error(e.to_string()))?;
-                    missing.extend(
-                        result
-                            .missing
-                            .into_iter()
-                            .map(|(name, _)| name)
-                            .filter(|name| lora::is_adapter_path(name)),
-                    );
-                    errors.extend(result.errors);
+                    let missing: Vec<String> = result
+                        .missing
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .filter(|name| lora::is_adapter_path(name))
+                        .collect();
+                    if !missing.is_empty() || !result.errors.is_empty() {
+                        return Err(weights_error(format!(
+                            "does not fit the network: missing {missing:?}, errors {:?}",
+                            result.errors
+                        )));
+                    }
                 } else if let Some((layer, _)) = lora::adapters(&module).first() {
-                    missing.push(format!("{layer}.lora (no {name}.{ADAPTERS}.{WEIGHTS_EXT})"));
-                }
-                if !missing.is_empty() || !errors.is_empty() {
                     return Err(weights_error(format!(
-                        "does not fit the network: missing {missing:?}, errors {errors:?}"
+                        "missing: the network has LoRA adapters ({layer}.lora)"
                     )));
                 }
                 Ok(module)

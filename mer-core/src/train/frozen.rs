@@ -61,14 +61,23 @@ impl FrozenFeatures {
         device: &B::Device,
     ) -> Result<Self, CacheError> {
         let mut out = FrozenFeatures::none();
-        for info in config.encoders() {
-            if info.mode != EncoderMode::Frozen {
-                continue;
-            }
+        // Frozen encoders and teachers alike: their outputs depend on the input alone.
+        let mut cached: Vec<(&'static str, MediaNeeds, &str)> = config
+            .encoders()
+            .into_iter()
+            .filter(|e| e.mode == EncoderMode::Frozen)
+            .map(|e| (e.field, MediaNeeds::of(e.modality), "frozen encoder"))
+            .collect();
+        cached.extend(
+            config
+                .teachers()
+                .into_iter()
+                .map(|t| (t.field, MediaNeeds::of_all(t.modalities), "teacher")),
+        );
+        for (field, needs, what) in cached {
             let identity = network
-                .feature_identity(config, info.field, cache)
-                .expect("an encoder field of this architecture")?;
-            let needs = MediaNeeds::of(info.modality);
+                .feature_identity(config, field, cache)
+                .expect("an encoder or teacher field of this architecture")?;
             // Media inputs are keyed by content: hash every file once, in one pass.
             let files: Vec<&std::path::Path> = [&data.train, &data.dev, &data.test]
                 .into_iter()
@@ -94,21 +103,20 @@ impl FrozenFeatures {
             ] {
                 let keys: Vec<Key> = samples
                     .iter()
-                    .map(|s| A::input_key(config, info.field, s, cache).expect("an encoder field"))
+                    .map(|s| A::input_key(config, field, s, cache).expect("a cached field"))
                     .collect::<Result<_, _>>()?;
                 let name = format!("{group}-{}", split.as_str());
                 let features = cache.features(&identity, &name, &keys, |indices| {
                     let started = Instant::now();
                     eprintln!(
-                        "encoding {} {} inputs with the frozen {} encoder (cache {})",
+                        "computing {} {} inputs with the {what} `{field}` (cache {})",
                         indices.len(),
                         name,
-                        info.field,
                         identity.digest
                     );
                     let rows = encode_rows(
                         network,
-                        info.field,
+                        field,
                         samples,
                         indices,
                         data.pad_id,
@@ -125,7 +133,7 @@ impl FrozenFeatures {
                 per_split.push(features);
             }
             let per_split: [Features; 3] = per_split.try_into().ok().expect("three splits");
-            out.fields.push((info.field, per_split));
+            out.fields.push((field, per_split));
         }
         Ok(out)
     }

@@ -1,22 +1,91 @@
-//! Code generation for `#[derive(Architecture)]`.
+//! Code generation for `#[derive(Architecture)]`: one `gen_*` function per generated item.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-
 use syn::Ident;
+use syn::spanned::Spanned;
 
 use crate::ast::{ArchField, Architecture, Role};
 use crate::config::{SchemaField, default_tokens, table_config_value, table_derives};
 
 pub fn expand(arch: &Architecture) -> TokenStream {
-    let ident = &arch.ident;
+    let items = [
+        gen_config_struct(arch),
+        gen_config_value(arch),
+        gen_config_init(arch),
+        gen_architecture_config(arch),
+        gen_architecture(arch),
+        gen_part_methods(arch),
+        gen_registration(arch),
+    ];
+    quote!(#(#items)*)
+}
+
+/// `<Name>Config`, the generated config type.
+fn config_ident(arch: &Architecture) -> Ident {
+    format_ident!("{}Config", arch.ident)
+}
+
+/// The path of Burn's `Backend` trait, as generated code names it.
+fn backend_trait() -> TokenStream {
+    quote!(::mer_core::__private::burn::tensor::backend::Backend)
+}
+
+fn with_role<'a>(
+    arch: &'a Architecture,
+    keep: impl Fn(&Role) -> bool + 'a,
+) -> impl Iterator<Item = &'a ArchField> + 'a {
+    arch.fields.iter().filter(move |f| keep(&f.role))
+}
+
+fn encoders(arch: &Architecture) -> impl Iterator<Item = &ArchField> {
+    with_role(arch, |r| matches!(r, Role::Encoder { .. }))
+}
+
+fn teachers(arch: &Architecture) -> impl Iterator<Item = &ArchField> {
+    with_role(arch, |r| matches!(r, Role::Teacher { .. }))
+}
+
+/// The config struct: one field per role field and hyper-parameter, each part's type checked
+/// to be a config value at the field's span.
+fn gen_config_struct(arch: &Architecture) -> TokenStream {
     let vis = &arch.vis;
-    let backend = &arch.backend;
-    let config_ident = format_ident!("{}Config", ident);
-    let name = &arch.name;
-    let doc = arch.doc.as_str();
-    let config_doc = format!("Configuration of the `{name}` architecture.\n\n{doc}");
+    let config_ident = config_ident(arch);
+    let doc = format!(
+        "Configuration of the `{}` architecture.\n\n{}",
+        arch.name, arch.doc
+    );
+    let derives = table_derives();
+    let fields = arch.fields.iter().map(|f| {
+        let (fident, fdoc) = (&f.ident, &f.doc);
+        let ty = config_type(f);
+        quote! { #[doc = #fdoc] pub #fident: #ty }
+    });
+    let assertions = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Hyper { .. } => None,
+        Role::Encoder { .. } | Role::Fusion { .. } | Role::Head { .. } | Role::Teacher { .. } => {
+            let ty = config_type(f);
+            Some(quote_spanned! {f.ty.span()=>
+                const _: fn() = || {
+                    fn assert_module_config<T: ::mer_core::config::schema::ConfigValue>() {}
+                    assert_module_config::<#ty>();
+                };
+            })
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #derives
+        #vis struct #config_ident {
+            #(#fields,)*
+        }
+
+        #(#assertions)*
+    }
+}
+
+/// `impl ConfigValue`: the config's schema and checks.
+fn gen_config_value(arch: &Architecture) -> TokenStream {
     let schema_fields: Vec<SchemaField> = arch
         .fields
         .iter()
@@ -26,50 +95,38 @@ pub fn expand(arch: &Architecture) -> TokenStream {
             ty: config_type(f),
             default: match &f.role {
                 Role::Hyper { default, .. } => default_tokens(&f.ty, default.as_ref()),
-                _ => quote!(::std::option::Option::None),
+                Role::Encoder { .. }
+                | Role::Fusion { .. }
+                | Role::Head { .. }
+                | Role::Teacher { .. } => quote!(::std::option::Option::None),
             },
             derived: None,
         })
         .collect();
-    let derives = table_derives();
-    let config_value = table_config_value(
-        &config_ident,
-        doc,
+    table_config_value(
+        &config_ident(arch),
+        &arch.doc,
         &schema_fields,
         arch.check.as_ref(),
         None,
-    );
-    let config_fields = arch.fields.iter().map(|f| {
-        let (fident, fdoc) = (&f.ident, &f.doc);
-        let ty = config_type(f);
-        quote! { #[doc = #fdoc] pub #fident: #ty }
-    });
-    let assertions = arch.fields.iter().filter_map(|f| match &f.role {
-        Role::Hyper { .. } => None,
-        _ => Some({
-            let ty = config_type(f);
-            quote_spanned! {f.ty.span()=>
-                const _: fn() = || {
-                    fn assert_module_config<T: ::mer_core::config::schema::ConfigValue>() {}
-                    assert_module_config::<#ty>();
-                };
-            }
-        }),
-    });
-    let teacher_fields: Vec<&ArchField> = arch
-        .fields
-        .iter()
-        .filter(|f| matches!(f.role, Role::Teacher { .. }))
-        .collect();
-    let init_teachers = teacher_fields.iter().map(|f| {
+    )
+}
+
+/// `init` and `try_init`: teachers loaded first (an encoder's `init_from` may read one), then
+/// every part built in its mode, every weight drawn.
+fn gen_config_init(arch: &Architecture) -> TokenStream {
+    let (ident, backend) = (&arch.ident, &arch.backend);
+    let backend_trait = backend_trait();
+    let config_ident = config_ident(arch);
+    let init_teachers = teachers(arch).map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote!(let #fident = self.#fident.init::<#backend>(#fname, device)?;)
     });
-    let init_sources = teacher_fields.iter().map(|f| {
+    let sources = teachers(arch).map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote!((#fname, self.#fident.checkpoint_dir()))
     });
-    let init_fields = arch.fields.iter().map(|f| {
+    let fields = arch.fields.iter().map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         match &f.role {
             Role::Encoder { .. } => quote! {
@@ -77,229 +134,87 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                     .try_init_with(|config| config.init(device), &sources)
                     .map_err(|error| ::mer_core::architecture::InitError::encoder(#fname, error))?
             },
-            // Built before the struct: an encoder's `init_from` may read the teacher's checkpoint.
             Role::Teacher { .. } => quote!(#fident),
             Role::Fusion { .. } | Role::Head { .. } => quote!(#fident: self.#fident.init(device)),
             Role::Hyper { .. } => quote!(#fident: ::std::clone::Clone::clone(&self.#fident)),
         }
     });
-    let modalities = arch.fields.iter().filter_map(|f| match &f.role {
-        Role::Encoder { modality, .. } => Some(modality_tokens(*modality)),
-        _ => None,
-    });
-    let experts = arch
-        .fields
-        .iter()
-        .find(|f| matches!(f.role, Role::Hyper { experts: true, .. }))
-        .map(|f| {
-            let fident = &f.ident;
-            quote_spanned!(f.ty.span()=> self.#fident as usize)
-        })
-        .unwrap_or_else(|| quote!(1usize));
-    let encoders = arch.fields.iter().filter_map(|f| match &f.role {
-        Role::Encoder { modality, .. } => {
-            let fname = f.ident.to_string();
-            let fident = &f.ident;
-            let modality = modality_tokens(*modality);
-            Some(quote! {
-                ::mer_core::architecture::EncoderInfo {
-                    field: #fname,
-                    modality: #modality,
-                    mode: self.#fident.mode,
-                }
-            })
-        }
-        _ => None,
-    });
-    let inputs = arch.fields.iter().filter_map(|f| match &f.role {
-        Role::Encoder { .. } => {
-            let (fident, fname) = (&f.ident, f.ident.to_string());
-            Some(quote_spanned! {f.ty.span()=>
-                (#fname, ::mer_core::encoders::EncoderInput::input(&self.#fident.config))
-            })
-        }
-        _ => None,
-    });
-    let has_teacher = arch
-        .fields
-        .iter()
-        .any(|f| matches!(f.role, Role::Teacher { .. }));
-    let parts: Vec<_> = arch
-        .fields
-        .iter()
-        .filter_map(|f| role_tokens(&f.role).map(|role| (f, role)))
-        .collect();
-    let visit_parts = parts.iter().map(|(f, role)| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote!(visitor.part(#fname, #role, &self.#fident);)
-    });
-    let map_fields = arch.fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        match role_tokens(&f.role) {
-            Some(role) => quote!(#fident: mapper.part(#fname, #role, self.#fident)?),
-            None => quote!(#fident: self.#fident),
-        }
-    });
-
-    let encoder_fields: Vec<&ArchField> = arch
-        .fields
-        .iter()
-        .filter(|f| matches!(f.role, Role::Encoder { .. }))
-        .collect();
-    let encode_arms = encoder_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote_spanned! {f.ty.span()=>
-            #fname => ::std::option::Option::Some(
-                ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
-            ),
-        }
-    });
-    let identity_arms = encoder_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote_spanned! {f.ty.span()=>
-            #fname => ::std::option::Option::Some(
-                ::mer_core::encoders::CacheableEncoder::feature_identity(
-                    &config.#fident.config, &self.#fident, cache,
-                )
-            ),
-        }
-    });
-    let key_arms = encoder_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote_spanned! {f.ty.span()=>
-            #fname => ::std::option::Option::Some(
-                ::mer_core::encoders::CacheableEncoder::input_key(
-                    &config.#fident.config, sample, cache,
-                )
-            ),
-        }
-    });
-    let teacher_encode_arms = teacher_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote_spanned! {f.ty.span()=>
-            #fname => ::std::option::Option::Some(
-                ::mer_core::architecture::Forward::<#backend>::forward(
-                    &self.#fident, batch, ::std::option::Option::None,
-                ).logits
-            ),
-        }
-    });
-    let teacher_identity_arms = teacher_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote!(#fname => ::std::option::Option::Some(config.#fident.feature_identity()),)
-    });
-    let teacher_key_arms = teacher_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote!(#fname => ::std::option::Option::Some(config.#fident.input_key(sample, cache)),)
-    });
-    let teacher_methods = teacher_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        let method = format_ident!("{}_logits", f.ident);
-        let doc = format!(
-            "The `{fname}` teacher's logits for `batch` [N, C]: the batch's cached outputs when \
-             training (each input's are computed once), else the teacher run on the batch."
-        );
-        quote_spanned! {f.ty.span()=>
-            #[doc = #doc]
-            #vis fn #method(
-                &self,
-                batch: &::mer_core::input::Batch<#backend>,
-            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
-                match batch.features.get(#fname) {
-                    ::std::option::Option::Some(logits) => ::std::clone::Clone::clone(logits),
-                    ::std::option::Option::None => {
-                        ::mer_core::architecture::Forward::<#backend>::forward(
-                            &self.#fident, batch, ::std::option::Option::None,
-                        )
-                        .logits
-                    }
-                }
-            }
-        }
-    });
-    let teacher_infos = teacher_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        quote!(self.#fident.info(#fname))
-    });
-    let sources = gen_sources(arch);
-    let encode_methods = encoder_fields.iter().map(|f| {
-        let (fident, fname) = (&f.ident, f.ident.to_string());
-        let method = format_ident!("encode_{}", f.ident);
-        let doc = format!(
-            "The `{fname}` encoder's output for `batch` [N, H]: the batch's cached features when \
-             the encoder is frozen, else the encoder run on the batch."
-        );
-        quote_spanned! {f.ty.span()=>
-            #[doc = #doc]
-            #vis fn #method(
-                &self,
-                batch: &::mer_core::input::Batch<#backend>,
-            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
-                match batch.features.get(#fname) {
-                    ::std::option::Option::Some(features) => ::std::clone::Clone::clone(features),
-                    ::std::option::Option::None => {
-                        ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
-                    }
-                }
-            }
-        }
-    });
-
-    let loss_terms = gen_loss_terms(arch);
-    let wire = gen_wire(arch);
-
     quote! {
-        #[doc = #config_doc]
-        #derives
-        #vis struct #config_ident {
-            #(#config_fields,)*
-        }
-
-        #(#assertions)*
-
-        #config_value
-
         impl #config_ident {
-            /// Builds the network on `device`, encoders in their configured mode, every weight
-            /// drawn now (so clones share them).
+            /// Builds the network on `device`, encoders in their configured mode, teachers loaded,
+            /// every weight drawn now (so clones share them).
             ///
             /// # Panics
-            /// When an encoder's LoRA targets match none of its layers; see `try_init`.
-            pub fn init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
-                &self,
-                device: &#backend::Device,
-            ) -> #ident<#backend> {
+            /// When building fails; see `try_init`.
+            pub fn init<#backend: #backend_trait>(&self, device: &#backend::Device) -> #ident<#backend> {
                 self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
             }
 
-            /// [`Self::init`], reporting LoRA targets that match no layer.
-            pub fn try_init<#backend: ::mer_core::__private::burn::tensor::backend::Backend>(
+            /// [`Self::init`], reporting what only building reveals: LoRA targets that match no
+            /// layer, `init_from` weights that do not fit, a teacher without a checkpoint.
+            pub fn try_init<#backend: #backend_trait>(
                 &self,
                 device: &#backend::Device,
             ) -> ::std::result::Result<#ident<#backend>, ::mer_core::architecture::InitError> {
                 #(#init_teachers)*
                 let sources: ::std::vec::Vec<(&'static str, ::std::option::Option<&::std::path::Path>)> =
-                    ::std::vec![#(#init_sources),*];
-                let network = #ident { #(#init_fields,)* };
+                    ::std::vec![#(#sources),*];
+                let network = #ident { #(#fields,)* };
                 ::mer_core::nn::weights::materialize(&network);
                 ::std::result::Result::Ok(network)
             }
         }
+    }
+}
 
+/// `impl ArchitectureConfig`: name, summary, encoders and teachers, sources, loss terms, wiring.
+fn gen_architecture_config(arch: &Architecture) -> TokenStream {
+    let (ident, backend, name, doc) = (&arch.ident, &arch.backend, &arch.name, &arch.doc);
+    let backend_trait = backend_trait();
+    let config_ident = config_ident(arch);
+    let has_teacher = teachers(arch).next().is_some();
+    let summary = gen_summary(arch);
+    let encoder_infos = encoders(arch).map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        let modality = match &f.role {
+            Role::Encoder { modality, .. } => modality_tokens(*modality),
+            Role::Fusion { .. } | Role::Head { .. } | Role::Teacher { .. } | Role::Hyper { .. } => {
+                unreachable!("encoders only")
+            }
+        };
+        quote! {
+            ::mer_core::architecture::EncoderInfo {
+                field: #fname,
+                modality: #modality,
+                mode: self.#fident.mode,
+            }
+        }
+    });
+    let inputs = encoders(arch).map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote_spanned! {f.ty.span()=>
+            (#fname, ::mer_core::encoders::EncoderInput::input(&self.#fident.config))
+        }
+    });
+    let teacher_infos = teachers(arch).map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(self.#fident.info(#fname))
+    });
+    let sources = gen_sources(arch);
+    let loss_terms = gen_loss_terms(arch);
+    let wire = gen_wire(arch);
+    quote! {
         impl ::mer_core::architecture::ArchitectureConfig for #config_ident {
             const NAME: &'static str = #name;
             const DOC: &'static str = #doc;
             const HAS_TEACHER: bool = #has_teacher;
 
-            fn summary(&self) -> ::mer_core::architecture::Summary {
-                ::mer_core::architecture::Summary::new(#experts, &[#(#modalities),*])
-            }
+            type Network<#backend: #backend_trait> = #ident<#backend>;
 
-            type Network<#backend: ::mer_core::__private::burn::tensor::backend::Backend> =
-                #ident<#backend>;
+            #summary
 
             fn encoders(&self) -> ::std::vec::Vec<::mer_core::architecture::EncoderInfo> {
-                ::std::vec![#(#encoders),*]
+                ::std::vec![#(#encoder_infos),*]
             }
 
             fn inputs(
@@ -318,9 +233,56 @@ pub fn expand(arch: &Architecture) -> TokenStream {
 
             #wire
         }
+    }
+}
 
-        impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend>
-            ::mer_core::architecture::Architecture<#backend> for #ident<#backend>
+/// `summary`: the expert count (a `#[hyper(experts)]` field, else 1) and the modalities.
+fn gen_summary(arch: &Architecture) -> TokenStream {
+    let modalities = arch.fields.iter().filter_map(|f| match &f.role {
+        Role::Encoder { modality, .. } => Some(modality_tokens(*modality)),
+        Role::Fusion { .. } | Role::Head { .. } | Role::Teacher { .. } | Role::Hyper { .. } => None,
+    });
+    let experts = arch
+        .fields
+        .iter()
+        .find(|f| matches!(f.role, Role::Hyper { experts: true, .. }))
+        .map(|f| {
+            let fident = &f.ident;
+            quote_spanned!(f.ty.span()=> self.#fident as usize)
+        })
+        .unwrap_or_else(|| quote!(1usize));
+    quote! {
+        fn summary(&self) -> ::mer_core::architecture::Summary {
+            ::mer_core::architecture::Summary::new(#experts, &[#(#modalities),*])
+        }
+    }
+}
+
+/// `impl Architecture`: building from a config, part traversal, and the cached parts' dispatch.
+fn gen_architecture(arch: &Architecture) -> TokenStream {
+    let (ident, backend) = (&arch.ident, &arch.backend);
+    let backend_trait = backend_trait();
+    let config_ident = config_ident(arch);
+    let parts: Vec<_> = arch
+        .fields
+        .iter()
+        .filter_map(|f| role_tokens(&f.role).map(|role| (f, role)))
+        .collect();
+    let visit_parts = parts.iter().map(|(f, role)| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote!(visitor.part(#fname, #role, &self.#fident);)
+    });
+    let map_fields = arch.fields.iter().map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        match role_tokens(&f.role) {
+            Some(role) => quote!(#fident: mapper.part(#fname, #role, self.#fident)?),
+            None => quote!(#fident: self.#fident),
+        }
+    });
+    let dispatch = gen_cached_dispatch(arch);
+    quote! {
+        impl<#backend: #backend_trait> ::mer_core::architecture::Architecture<#backend>
+            for #ident<#backend>
         {
             type Config = #config_ident;
 
@@ -342,56 +304,160 @@ pub fn expand(arch: &Architecture) -> TokenStream {
                 ::std::result::Result::Ok(Self { #(#map_fields,)* })
             }
 
-            fn encode_part(
+            #dispatch
+        }
+    }
+}
+
+/// `encode_part`, `feature_identity`, `input_key`: what the feature cache asks of encoders and
+/// teachers, by field name.
+fn gen_cached_dispatch(arch: &Architecture) -> TokenStream {
+    let backend = &arch.backend;
+    let mut run = Vec::new();
+    let mut identity = Vec::new();
+    let mut key = Vec::new();
+    for f in arch.fields.iter() {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        match &f.role {
+            Role::Encoder { .. } => {
+                run.push(quote_spanned! {f.ty.span()=>
+                    #fname => ::std::option::Option::Some(
+                        ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
+                    ),
+                });
+                identity.push(quote_spanned! {f.ty.span()=>
+                    #fname => ::std::option::Option::Some(
+                        ::mer_core::encoders::CacheableEncoder::feature_identity(
+                            &config.#fident.config, &self.#fident, cache,
+                        )
+                    ),
+                });
+                key.push(quote_spanned! {f.ty.span()=>
+                    #fname => ::std::option::Option::Some(
+                        ::mer_core::encoders::CacheableEncoder::input_key(
+                            &config.#fident.config, sample, cache,
+                        )
+                    ),
+                });
+            }
+            Role::Teacher { .. } => {
+                run.push(quote_spanned! {f.ty.span()=>
+                    #fname => ::std::option::Option::Some(
+                        ::mer_core::architecture::Forward::<#backend>::forward(
+                            &self.#fident, batch, ::std::option::Option::None,
+                        ).logits
+                    ),
+                });
+                identity.push(
+                    quote!(#fname => ::std::option::Option::Some(config.#fident.feature_identity()),),
+                );
+                key.push(quote! {
+                    #fname => ::std::option::Option::Some(config.#fident.input_key(sample, cache)),
+                });
+            }
+            Role::Fusion { .. } | Role::Head { .. } | Role::Hyper { .. } => {}
+        }
+    }
+    quote! {
+        fn encode_part(
+            &self,
+            field: &str,
+            batch: &::mer_core::input::Batch<#backend>,
+        ) -> ::std::option::Option<::mer_core::__private::burn::tensor::Tensor<#backend, 2>> {
+            match field {
+                #(#run)*
+                _ => ::std::option::Option::None,
+            }
+        }
+
+        fn feature_identity(
+            &self,
+            config: &Self::Config,
+            field: &str,
+            cache: &::mer_core::cache::FeatureCache,
+        ) -> ::std::option::Option<::std::result::Result<
+            ::mer_core::cache::FeatureIdentity,
+            ::mer_core::cache::CacheError,
+        >> {
+            match field {
+                #(#identity)*
+                _ => ::std::option::Option::None,
+            }
+        }
+
+        fn input_key(
+            config: &Self::Config,
+            field: &str,
+            sample: &::mer_core::input::Sample,
+            cache: &::mer_core::cache::FeatureCache,
+        ) -> ::std::option::Option<::std::result::Result<
+            ::mer_core::cache::Key,
+            ::mer_core::cache::CacheError,
+        >> {
+            match field {
+                #(#key)*
+                _ => ::std::option::Option::None,
+            }
+        }
+    }
+}
+
+/// `encode_<encoder>(batch)` and `<teacher>_logits(batch)`: the batch's cached outputs when
+/// there are some, else the part run on the batch.
+fn gen_part_methods(arch: &Architecture) -> TokenStream {
+    let (ident, vis, backend) = (&arch.ident, &arch.vis, &arch.backend);
+    let backend_trait = backend_trait();
+    let methods = arch.fields.iter().filter_map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        let (method, doc, run) = match &f.role {
+            Role::Encoder { .. } => (
+                format_ident!("encode_{}", f.ident),
+                format!(
+                    "The `{fname}` encoder's output for `batch` [N, H]: the batch's cached \
+                     features when the encoder is frozen, else the encoder run on the batch."
+                ),
+                quote!(::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)),
+            ),
+            Role::Teacher { .. } => (
+                format_ident!("{}_logits", f.ident),
+                format!(
+                    "The `{fname}` teacher's logits for `batch` [N, C]: the batch's cached outputs \
+                     when training (each input's are computed once), else the teacher run on the \
+                     batch."
+                ),
+                quote! {
+                    ::mer_core::architecture::Forward::<#backend>::forward(
+                        &self.#fident, batch, ::std::option::Option::None,
+                    )
+                    .logits
+                },
+            ),
+            Role::Fusion { .. } | Role::Head { .. } | Role::Hyper { .. } => return None,
+        };
+        Some(quote_spanned! {f.ty.span()=>
+            #[doc = #doc]
+            #vis fn #method(
                 &self,
-                field: &str,
                 batch: &::mer_core::input::Batch<#backend>,
-            ) -> ::std::option::Option<::mer_core::__private::burn::tensor::Tensor<#backend, 2>> {
-                match field {
-                    #(#encode_arms)*
-                    #(#teacher_encode_arms)*
-                    _ => ::std::option::Option::None,
+            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
+                match batch.features.get(#fname) {
+                    ::std::option::Option::Some(cached) => ::std::clone::Clone::clone(cached),
+                    ::std::option::Option::None => #run,
                 }
             }
-
-            fn feature_identity(
-                &self,
-                config: &Self::Config,
-                field: &str,
-                cache: &::mer_core::cache::FeatureCache,
-            ) -> ::std::option::Option<::std::result::Result<
-                ::mer_core::cache::FeatureIdentity,
-                ::mer_core::cache::CacheError,
-            >> {
-                match field {
-                    #(#identity_arms)*
-                    #(#teacher_identity_arms)*
-                    _ => ::std::option::Option::None,
-                }
-            }
-
-            fn input_key(
-                config: &Self::Config,
-                field: &str,
-                sample: &::mer_core::input::Sample,
-                cache: &::mer_core::cache::FeatureCache,
-            ) -> ::std::option::Option<::std::result::Result<
-                ::mer_core::cache::Key,
-                ::mer_core::cache::CacheError,
-            >> {
-                match field {
-                    #(#key_arms)*
-                    #(#teacher_key_arms)*
-                    _ => ::std::option::Option::None,
-                }
-            }
+        })
+    });
+    quote! {
+        impl<#backend: #backend_trait> #ident<#backend> {
+            #(#methods)*
         }
+    }
+}
 
-        impl<#backend: ::mer_core::__private::burn::tensor::backend::Backend> #ident<#backend> {
-            #(#encode_methods)*
-            #(#teacher_methods)*
-        }
-
+/// The registry entry, so tools find the architecture by name.
+fn gen_registration(arch: &Architecture) -> TokenStream {
+    let config_ident = config_ident(arch);
+    quote! {
         ::mer_core::__private::inventory::submit! {
             ::mer_core::registry::Registration::of::<#config_ident>()
         }
@@ -464,14 +530,11 @@ fn gen_loss_terms(arch: &Architecture) -> TokenStream {
 /// `wire`: the fusion takes its inputs' widths (the encoders it names, else every encoder), the
 /// head the fusion's output width (or, with no fusion, the encoders'), and the class count.
 fn gen_wire(arch: &Architecture) -> TokenStream {
-    let encoders: Vec<&ArchField> = arch
-        .fields
-        .iter()
-        .filter(|f| matches!(f.role, Role::Encoder { .. }))
-        .collect();
     let fusion = arch.fields.iter().find_map(|f| match &f.role {
         Role::Fusion { inputs, .. } => Some((f, inputs)),
-        _ => None,
+        Role::Encoder { .. } | Role::Head { .. } | Role::Teacher { .. } | Role::Hyper { .. } => {
+            None
+        }
     });
     let head = arch
         .fields
@@ -493,7 +556,7 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
         };
         (widths, format!("the outputs of {from}"))
     };
-    let all_encoders: Vec<&Ident> = encoders.iter().map(|f| &f.ident).collect();
+    let all_encoders: Vec<&Ident> = encoders(arch).map(|f| &f.ident).collect();
     let (head_widths, head_from, fusion_wiring) = match fusion {
         Some((field, inputs)) => {
             let inputs: Vec<&Ident> = match inputs {
@@ -522,14 +585,11 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
         }
     };
     let (hident, hname) = (&head.ident, head.ident.to_string());
-    let resolve_teachers = arch.fields.iter().filter_map(|f| match &f.role {
-        Role::Teacher { .. } => {
-            let (fident, fname) = (&f.ident, f.ident.to_string());
-            Some(quote! {
-                self.#fident.resolve().map_err(|problem| problem.within(#fname))?;
-            })
+    let resolve_teachers = teachers(arch).map(|f| {
+        let (fident, fname) = (&f.ident, f.ident.to_string());
+        quote! {
+            self.#fident.resolve().map_err(|problem| problem.within(#fname))?;
         }
-        _ => None,
     });
     quote! {
         fn wire(

@@ -32,6 +32,30 @@ pub struct ArchField {
     pub ty: Type,
     pub doc: String,
     pub role: Role,
+    /// Where the role was given: its attribute, or the field for a plain hyper-parameter.
+    pub role_span: Span,
+}
+
+/// Errors collected while parsing, reported together (as serde_derive's `Ctxt` does).
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// The value, or `None` with its error kept.
+    fn take<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|e| self.push(e)).ok()
+    }
+
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
 }
 
 /// What a field is to the architecture.
@@ -70,6 +94,7 @@ impl Role {
 }
 
 impl Architecture {
+    /// Parses the declaration, reporting every misuse in it at once.
     pub fn from_derive(input: &DeriveInput) -> syn::Result<Self> {
         let fields = match &input.data {
             Data::Struct(data) => match &data.fields {
@@ -88,22 +113,38 @@ impl Architecture {
                 ));
             }
         };
-        let backend = backend_param(input)?;
-        let (name, check, loss_terms) = parse_struct_attrs(&input.attrs)?;
+        let mut errors = Errors::default();
+        // Fields are still parsed against `B` when the generics are wrong, to report them too.
+        let backend = errors
+            .take(backend_param(input))
+            .unwrap_or_else(|| Ident::new("B", Span::call_site()));
+        let (name, check, loss_terms) = errors
+            .take(parse_struct_attrs(&input.attrs))
+            .unwrap_or_default();
         let name = name.unwrap_or_else(|| snake_case(&input.ident));
 
         let mut parsed = Vec::new();
+        let mut every_field_parsed = true;
         for field in fields {
             let ident = field.ident.clone().expect("named field");
-            let role = parse_role(&field.attrs, &field.ty, &backend, &ident)?;
-            parsed.push(ArchField {
-                ident,
-                ty: field.ty.clone(),
-                doc: doc_text(&field.attrs),
-                role,
-            });
+            if let Some((role, role_span)) =
+                errors.take(parse_role(&field.attrs, &field.ty, &backend, &ident))
+            {
+                parsed.push(ArchField {
+                    ident,
+                    ty: field.ty.clone(),
+                    doc: doc_text(&field.attrs),
+                    role,
+                    role_span: role_span.unwrap_or_else(|| field.span()),
+                });
+            } else {
+                every_field_parsed = false;
+            }
         }
-        check_roles(&input.ident, &input.attrs, fields, &parsed)?;
+        for error in check_roles(&input.ident, &input.attrs, &parsed, every_field_parsed) {
+            errors.push(error);
+        }
+        errors.finish()?;
         Ok(Architecture {
             ident: input.ident.clone(),
             vis: input.vis.clone(),
@@ -189,7 +230,13 @@ fn parse_struct_attrs(
     Ok((name, check, loss_terms))
 }
 
-fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) -> syn::Result<Role> {
+/// A field's role and the span of the attribute that gave it (none for a plain hyper-parameter).
+fn parse_role(
+    attrs: &[Attribute],
+    ty: &Type,
+    backend: &Ident,
+    field: &Ident,
+) -> syn::Result<(Role, Option<Span>)> {
     let mut role: Option<(Role, Span)> = None;
     for attr in attrs {
         let Some(attr_ident) = attr.path().get_ident() else {
@@ -221,7 +268,7 @@ fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) ->
         role = Some((parsed, attr.span()));
     }
     match role {
-        Some((role, _)) => Ok(role),
+        Some((role, span)) => Ok((role, Some(span))),
         None if mentions_backend(ty, backend) => Err(syn::Error::new(
             ty.span(),
             format!(
@@ -229,10 +276,13 @@ fn parse_role(attrs: &[Attribute], ty: &Type, backend: &Ident, field: &Ident) ->
                  #[encoder(modality = \"T\")], #[fusion], #[head] or #[teacher]"
             ),
         )),
-        None => Ok(Role::Hyper {
-            default: None,
-            experts: false,
-        }),
+        None => Ok((
+            Role::Hyper {
+                default: None,
+                experts: false,
+            },
+            None,
+        )),
     }
 }
 
@@ -346,51 +396,38 @@ fn parse_hyper(attr: &Attribute) -> syn::Result<ModuleRole> {
     Ok(ModuleRole::Hyper(default, experts))
 }
 
-/// One head, at most one fusion, teacher and expert count, at least one encoder.
+/// One head, at most one fusion, teacher and expert count, at least one encoder, and fusion
+/// inputs that are encoders: every violation, each at its role's span. What is missing is only
+/// reported when every field parsed (a field in error may be the head).
 fn check_roles(
     ident: &Ident,
     attrs: &[Attribute],
-    fields: &syn::punctuated::Punctuated<syn::Field, syn::Token![,]>,
     parsed: &[ArchField],
-) -> syn::Result<()> {
-    let role_span = |index: usize, name: &str| {
-        fields[index]
-            .attrs
+    every_field_parsed: bool,
+) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for what in ["head", "fusion", "teacher"] {
+        let with_role: Vec<&ArchField> = parsed
             .iter()
-            .find(|a| a.path().is_ident(name))
-            .map(|a| a.span())
-            .unwrap_or_else(|| fields[index].span())
-    };
-    for (attr, what) in [
-        ("head", "head"),
-        ("fusion", "fusion"),
-        ("teacher", "teacher"),
-    ] {
-        let indices: Vec<usize> = parsed
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.role.attr_name() == attr)
-            .map(|(i, _)| i)
+            .filter(|f| f.role.attr_name() == what)
             .collect();
-        if let Some(&second) = indices.get(1) {
-            return Err(syn::Error::new(
-                role_span(second, attr),
+        for extra in with_role.iter().skip(1) {
+            errors.push(syn::Error::new(
+                extra.role_span,
                 format!(
-                    "an architecture has at most one {what}; `{}` is already the #[{attr}]",
-                    parsed[indices[0]].ident
+                    "an architecture has at most one {what}; `{}` is already the #[{what}]",
+                    with_role[0].ident
                 ),
             ));
         }
     }
-    let experts: Vec<usize> = parsed
+    let experts: Vec<&ArchField> = parsed
         .iter()
-        .enumerate()
-        .filter(|(_, f)| matches!(f.role, Role::Hyper { experts: true, .. }))
-        .map(|(i, _)| i)
+        .filter(|f| matches!(f.role, Role::Hyper { experts: true, .. }))
         .collect();
-    if let Some(&second) = experts.get(1) {
-        return Err(syn::Error::new(
-            role_span(second, "hyper"),
+    for extra in experts.iter().skip(1) {
+        errors.push(syn::Error::new(
+            extra.role_span,
             "only one hyper-parameter can be #[hyper(experts)]",
         ));
     }
@@ -400,21 +437,24 @@ fn check_roles(
         .map(|f| &f.ident)
         .collect();
     for field in parsed {
-        if let Role::Fusion {
-            inputs: Some(inputs),
-            ..
-        } = &field.role
-        {
-            for input in inputs {
-                if !encoders.contains(&input) {
-                    return Err(syn::Error::new(
-                        input.span(),
-                        format!(
-                            "`{input}` is not an #[encoder] field of this architecture; a fusion's inputs are encoders"
-                        ),
-                    ));
-                }
-            }
+        let inputs = match &field.role {
+            Role::Fusion {
+                inputs: Some(inputs),
+                ..
+            } => inputs,
+            Role::Fusion { inputs: None, .. }
+            | Role::Encoder { .. }
+            | Role::Head { .. }
+            | Role::Teacher { .. }
+            | Role::Hyper { .. } => continue,
+        };
+        for input in inputs.iter().filter(|i| !encoders.contains(i)) {
+            errors.push(syn::Error::new(
+                input.span(),
+                format!(
+                    "`{input}` is not an #[encoder] field of this architecture; a fusion's inputs are encoders"
+                ),
+            ));
         }
     }
     let span = attrs
@@ -422,22 +462,22 @@ fn check_roles(
         .find(|a| a.path().is_ident("architecture"))
         .map(|a| a.span())
         .unwrap_or_else(|| ident.span());
+    if !every_field_parsed {
+        return errors;
+    }
     if !parsed.iter().any(|f| matches!(f.role, Role::Head { .. })) {
-        return Err(syn::Error::new(
+        errors.push(syn::Error::new(
             span,
             "an architecture needs a #[head] field",
         ));
     }
-    if !parsed
-        .iter()
-        .any(|f| matches!(f.role, Role::Encoder { .. }))
-    {
-        return Err(syn::Error::new(
+    if encoders.is_empty() {
+        errors.push(syn::Error::new(
             span,
             "an architecture needs at least one #[encoder(modality = ...)] field",
         ));
     }
-    Ok(())
+    errors
 }
 
 /// The path of `X<B>` when the type is a module generic over the backend.

@@ -12,6 +12,7 @@ pub mod prep;
 pub mod report;
 pub mod results;
 pub mod text_data;
+pub mod tools;
 pub mod unimodal;
 
 pub use multimodal::{Multimodal, MultimodalConfig};

@@ -5,7 +5,7 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::schema::Problem;
+use mer_core::config::schema::{Problem, below_one};
 use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
@@ -46,10 +46,7 @@ pub const DEMO_CONFIG_NAME: &str = "experiments/multimodal/demo.toml (built in)"
 
 impl MultimodalConfig {
     fn check_dropout(&self) -> Result<(), Problem> {
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Problem::new("dropout", "must be in [0, 1)"));
-        }
-        Ok(())
+        below_one("dropout", self.dropout)
     }
 }
 

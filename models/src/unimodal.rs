@@ -6,7 +6,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::schema::Problem;
+use mer_core::config::schema::{Problem, below_one};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::input::Batch;
 use mer_core::nn::loss::Losses;
@@ -55,10 +55,7 @@ impl<B: Backend> Unimodal<B> {
 
 impl UnimodalConfig {
     fn check_dropout(&self) -> Result<(), Problem> {
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Problem::new("dropout", "must be in [0, 1)"));
-        }
-        Ok(())
+        below_one("dropout", self.dropout)
     }
 }
 

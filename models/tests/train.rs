@@ -4,13 +4,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const UNIMODAL: &str = env!("CARGO_BIN_EXE_unimodal");
+const MER: &str = env!("CARGO_BIN_EXE_mer");
 
 /// A short demo run into `root`; `extra` adds overrides.
 fn train(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut unimodal = Command::new(UNIMODAL);
+    unimodal.arg("train");
+    train_with(unimodal, root, extra, env)
+}
+
+/// [`train`] with `command` (a binary, `train` and any config files).
+fn train_with(mut command: Command, root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let checkpoints = format!("output.checkpoints={}", root.display());
     let cache = format!("output.cache={}", root.join("cache").display());
     let mut args = vec![
-        "train",
         "--set",
         "training.epochs=3",
         "--set",
@@ -21,7 +28,6 @@ fn train(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     for o in extra {
         args.extend(["--set", o]);
     }
-    let mut command = Command::new(UNIMODAL);
     command.args(&args);
     for (k, v) in env {
         command.env(k, v);
@@ -61,6 +67,27 @@ fn same_seed_same_metrics_and_a_killed_run_resumes_to_the_same_end() {
     assert_eq!(metrics(&a).lines().count(), 3);
     assert_eq!(metrics(&a), metrics(&b), "byte-identical metrics.jsonl");
     assert!(a.join("timings.jsonl").exists(), "timings live apart");
+
+    // `mer train CONFIG` trains through the registry exactly as the architecture's binary does.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/unimodal/demo.toml");
+    let mut mer = Command::new(MER);
+    mer.args(["train", demo.to_str().unwrap()]);
+    let through_mer = train_with(mer, &tmp.path().join("c"), &[], &[]);
+    assert!(
+        through_mer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&through_mer.stderr)
+    );
+    let c = checkpoint_dir(&through_mer);
+    assert_eq!(
+        c.strip_prefix(tmp.path().join("c")).unwrap(),
+        a.strip_prefix(tmp.path().join("a")).unwrap()
+    );
+    assert_eq!(
+        metrics(&c),
+        metrics(&a),
+        "mer train and unimodal train agree"
+    );
 
     // 266 demo train utterances in batches of 8: 34 steps an epoch. Die 5 steps into epoch 2.
     let killed_root = tmp.path().join("killed");

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod identity;
+pub mod json_schema;
 pub mod reference;
 pub mod schema;
 mod source;

@@ -1,14 +1,13 @@
 //! The typed description of a config: what keys exist, their types, defaults and docs.
 //!
 //! `#[config]` and `#[derive(Architecture)]` implement [`ConfigValue`]; validation
-//! ([`crate::config`]), the JSON Schema ([`json_schema`]) and the Markdown reference
+//! ([`crate::config`]), the JSON Schema ([`super::json_schema`]) and the Markdown reference
 //! ([`crate::config::reference`]) all read the same [`Kind`], so they cannot disagree.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value as Json, json};
 
 /// A type that can stand in a config: it describes itself and round-trips through serde.
 #[diagnostic::on_unimplemented(
@@ -55,6 +54,15 @@ pub fn at_least_one(fields: &[(&'static str, usize)]) -> Result<(), Problem> {
     match fields.iter().find(|(_, value)| *value == 0) {
         Some((key, _)) => Err(Problem::new(*key, "must be at least 1")),
         None => Ok(()),
+    }
+}
+
+/// `key` is a probability that leaves something to keep: in [0, 1) (dropout rates).
+pub fn below_one(key: &'static str, value: f64) -> Result<(), Problem> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Problem::new(key, "must be in [0, 1)"))
     }
 }
 
@@ -324,76 +332,5 @@ impl<T: ConfigValue> ConfigValue for Option<T> {
     }
     fn check(&self) -> Result<(), Problem> {
         self.as_ref().map_or(Ok(()), T::check)
-    }
-}
-
-/// The JSON Schema (draft 2020-12) of a config whose root is `kind`.
-pub fn json_schema(title: &str, kind: &Kind) -> Json {
-    let mut schema = kind_schema(kind);
-    let object = schema.as_object_mut().expect("a schema is an object");
-    object.insert(
-        "$schema".into(),
-        json!("https://json-schema.org/draft/2020-12/schema"),
-    );
-    object.insert("title".into(), json!(title));
-    schema
-}
-
-fn kind_schema(kind: &Kind) -> Json {
-    match kind {
-        Kind::Bool => json!({"type": "boolean"}),
-        Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
-        Kind::Float => json!({"type": "number"}),
-        Kind::String => json!({"type": "string"}),
-        Kind::Enum(e) => {
-            let one_of: Vec<Json> = e
-                .variants
-                .iter()
-                .map(|v| {
-                    let mut variant = json!({"const": v.name});
-                    if !v.doc.is_empty() {
-                        variant["description"] = json!(v.doc);
-                    }
-                    variant
-                })
-                .collect();
-            json!({"type": "string", "oneOf": one_of})
-        }
-        Kind::Array(inner) => json!({"type": "array", "items": kind_schema(inner)}),
-        Kind::Map(inner) => json!({"type": "object", "additionalProperties": kind_schema(inner)}),
-        Kind::Optional(inner) => kind_schema(inner),
-        Kind::Table(table) => {
-            let mut properties = serde_json::Map::new();
-            for field in &table.fields {
-                let mut schema = kind_schema(&field.kind);
-                if !field.doc.is_empty() {
-                    schema["description"] = json!(field.doc);
-                }
-                if let Some(from) = field.derived {
-                    schema["description"] = json!(format!("{} Derived from {from}.", field.doc));
-                } else if let Some(default) = &field.default {
-                    schema["default"] = serde_json::to_value(default).expect("TOML is JSON");
-                }
-                properties.insert(field.name.into(), schema);
-            }
-            let required: Vec<&str> = table
-                .fields
-                .iter()
-                .filter(|f| f.is_required())
-                .map(|f| f.name)
-                .collect();
-            let mut schema = json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": properties,
-            });
-            if !required.is_empty() {
-                schema["required"] = json!(required);
-            }
-            if !table.doc.is_empty() {
-                schema["description"] = json!(table.doc);
-            }
-            schema
-        }
     }
 }

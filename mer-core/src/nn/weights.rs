@@ -81,7 +81,17 @@ pub fn materialize<B: Backend, M: Module<B>>(module: &M) {
 /// Loads the base tensors (everything but LoRA adapters) of the safetensors file at `path` into
 /// `module`; a tensor the module has and the file lacks, or one of another shape, is an error
 /// naming it.
-pub fn load_base<B: Backend, M: Module<B>>(mut module: M, path: &Path) -> Result<M, WeightsError> {
+pub fn load_base<B: Backend, M: Module<B>>(module: M, path: &Path) -> Result<M, WeightsError> {
+    load_tensors(module, path, Tensors::Base)
+}
+
+/// Loads `which` tensors of the safetensors file at `path` into `module`, every one of them the
+/// module has: one missing or of another shape is an error naming it.
+pub fn load_tensors<B: Backend, M: Module<B>>(
+    mut module: M,
+    path: &Path,
+    which: Tensors,
+) -> Result<M, WeightsError> {
     let error = |message: String| WeightsError {
         path: path.to_owned(),
         message,
@@ -89,9 +99,12 @@ pub fn load_base<B: Backend, M: Module<B>>(mut module: M, path: &Path) -> Result
     if !path.exists() {
         return Err(error("missing weight file".into()));
     }
-    let mut store = SafetensorsStore::from_file(path)
-        .with_predicate(|name, _| !lora::is_adapter_path(name))
-        .allow_partial(true);
+    let wanted = move |name: &str| lora::is_adapter_path(name) == (which == Tensors::Adapters);
+    let store = SafetensorsStore::from_file(path).allow_partial(true);
+    let mut store = match which {
+        Tensors::Base => store.with_predicate(|name, _| !lora::is_adapter_path(name)),
+        Tensors::Adapters => store.with_predicate(|name, _| lora::is_adapter_path(name)),
+    };
     let result = module
         .load_from(&mut store)
         .map_err(|e| error(e.to_string()))?;
@@ -99,7 +112,7 @@ pub fn load_base<B: Backend, M: Module<B>>(mut module: M, path: &Path) -> Result
         .missing
         .into_iter()
         .map(|(name, _)| name)
-        .filter(|name| !lora::is_adapter_path(name))
+        .filter(|name| wanted(name))
         .collect();
     if !missing.is_empty() || !result.errors.is_empty() {
         return Err(error(format!(

@@ -56,13 +56,6 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Media(#[from] MediaLoadError),
-}
-
-/// Why a config's frozen-encoder identities could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error(transparent)]
     Cache(#[from] CacheError),
 }
@@ -150,7 +143,7 @@ pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs
 pub(super) fn frozen_identities<C: ArchitectureConfig>(
     raw: &RawConfig,
     cache: &FeatureCache,
-) -> Result<Vec<String>, IdentityError> {
+) -> Result<Vec<String>, RunError> {
     let (run, _) = resolve::<C>(raw)?;
     let frozen: Vec<_> = run
         .model

@@ -5,7 +5,6 @@ mod entries;
 mod registration;
 
 pub use entries::{
-    CpuTraining, Device, GpuTraining, IdentityError, Inference, Registrable, RunError, RunInputs,
-    resolve,
+    CpuTraining, Device, GpuTraining, Inference, Registrable, RunError, RunInputs, resolve,
 };
 pub use registration::{Registration, architectures, for_config};

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn_store::{ModuleSnapshot, SafetensorsStore};
 
 use super::error::{StoreError, io_at};
 use super::layout::Store;
@@ -13,7 +12,7 @@ use super::manifest::Manifest;
 use super::manifest::{ADAPTERS, BLOBS, CONFIG, WEIGHTS_EXT};
 use crate::architecture::{Architecture, PartMapper, PartVisitor, Role};
 use crate::nn::lora;
-use crate::nn::weights::{Tensors, load_base, part_bytes};
+use crate::nn::weights::{Tensors, load_base, load_tensors, part_bytes};
 use crate::util::atomic;
 
 impl Store {
@@ -104,35 +103,16 @@ impl Store {
                 module: M,
             ) -> Result<M, StoreError> {
                 let path = self.0.join(format!("{name}.{WEIGHTS_EXT}"));
-                let mut module = load_base(module, &path)?;
+                let module = load_base(module, &path)?;
                 let adapters = self.0.join(format!("{name}.{ADAPTERS}.{WEIGHTS_EXT}"));
-                let weights_error = |message: String| StoreError::Weights {
-                    path: adapters.clone(),
-                    message,
-                };
                 if adapters.exists() {
-                    let mut store = SafetensorsStore::from_file(&adapters)
-                        .with_predicate(|path, _| lora::is_adapter_path(path))
-                        .allow_partial(true);
-                    let result = module
-                        .load_from(&mut store)
-                        .map_err(|e| weights_error(e.to_string()))?;
-                    let missing: Vec<String> = result
-                        .missing
-                        .into_iter()
-                        .map(|(name, _)| name)
-                        .filter(|name| lora::is_adapter_path(name))
-                        .collect();
-                    if !missing.is_empty() || !result.errors.is_empty() {
-                        return Err(weights_error(format!(
-                            "does not fit the network: missing {missing:?}, errors {:?}",
-                            result.errors
-                        )));
-                    }
-                } else if let Some((layer, _)) = lora::adapters(&module).first() {
-                    return Err(weights_error(format!(
-                        "missing: the network has LoRA adapters ({layer}.lora)"
-                    )));
+                    return Ok(load_tensors(module, &adapters, Tensors::Adapters)?);
+                }
+                if let Some((layer, _)) = lora::adapters(&module).first() {
+                    return Err(StoreError::Weights {
+                        path: adapters,
+                        message: format!("missing: the network has LoRA adapters ({layer}.lora)"),
+                    });
                 }
                 Ok(module)
             }

@@ -1,19 +1,17 @@
 //! `mer`: the tools that work across architectures.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 use mer_core::cache::FeatureCache;
 use mer_core::config::RawConfig;
-use mer_core::config::{reference, schema};
-use mer_core::registry;
 use mer_core::store::{Store, StoreError};
-use mer_core::util::atomic;
 use models::bench::{self, MeldTextBench};
 use models::cli;
 use models::commands::{self, RunCommand};
+use models::tools::{self, cache::CacheCommand};
 
 #[derive(Parser)]
 #[command(version, about = "mer: multimodal emotion recognition in conversation")]
@@ -126,25 +124,6 @@ enum PrepCommand {
 }
 
 #[derive(Subcommand)]
-enum CacheCommand {
-    /// Every encoder identity and split: shards, rows, size, hits and computed features.
-    Ls,
-    /// Check every shard's checksum and layout; exit 1 if any is bad.
-    Verify,
-    /// Remove the features of encoder identities no config uses. By default the configs are
-    /// `experiments/**/*.toml` and every checkpoint's `config.toml` under `--root`.
-    Prune {
-        /// Configs whose frozen encoders' features are kept.
-        configs: Vec<PathBuf>,
-        #[arg(long, default_value = "checkpoints")]
-        root: PathBuf,
-        /// Print what would be removed; remove nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Subcommand)]
 enum BenchCommand {
     /// Time sampling 16 RGB frames (and loading 16 kHz audio) of every video in a folder.
     Media {
@@ -208,8 +187,8 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
-        Command::Docs { dir, check } => docs(&dir, check),
-        Command::Ls { root } => ls(&Store::new(root)),
+        Command::Docs { dir, check } => tools::docs::write(&dir, check),
+        Command::Ls { root } => tools::store::list(&Store::new(root)),
         Command::Report { paths, format } => {
             for path in &paths {
                 if !path.exists() {
@@ -287,7 +266,9 @@ fn main() -> ExitCode {
                 bail!("{} media problems", problems.len())
             }
         }
-        Command::Cache { command, cache } => cache_command(command, &FeatureCache::new(cache, 0)),
+        Command::Cache { command, cache } => {
+            tools::cache::run(command, &FeatureCache::new(cache, 0))
+        }
         Command::Bench {
             command: BenchCommand::Media { clips, runs, json },
         } => {
@@ -349,220 +330,4 @@ fn main() -> ExitCode {
             Ok(())
         }
     })
-}
-
-fn cache_command(command: CacheCommand, cache: &FeatureCache) -> anyhow::Result<()> {
-    match command {
-        CacheCommand::Ls => {
-            let entries = cache.list()?;
-            println!(
-                "{:<18} {:<16} {:>6} {:>8} {:>10} {:>9} {:>9}  encoder",
-                "identity", "split", "shards", "rows", "MB", "hits", "computed"
-            );
-            for e in &entries {
-                let what = match &e.description {
-                    serde_json::Value::Null => String::new(),
-                    d => format!(
-                        "{} {} {}",
-                        d["encoder"].as_str().unwrap_or(""),
-                        d["prompt"].as_str().unwrap_or(""),
-                        d["pooling"].as_str().unwrap_or("")
-                    ),
-                };
-                println!(
-                    "{:<18} {:<16} {:>6} {:>8} {:>10.2} {:>9} {:>9}  {what}",
-                    e.identity,
-                    e.split,
-                    e.shards.len(),
-                    e.rows(),
-                    e.bytes() as f64 / 1e6,
-                    e.hits,
-                    e.computed
-                );
-            }
-            let total: u64 = entries.iter().map(|e| e.bytes()).sum();
-            println!("{} entries, {:.2} MB", entries.len(), total as f64 / 1e6);
-            Ok(())
-        }
-        CacheCommand::Verify => {
-            let (checked, bad) = cache.verify()?;
-            for b in &bad {
-                println!("bad: {}: {}", b.path.display(), b.message);
-            }
-            println!("{checked} shards checked, {} bad", bad.len());
-            if !bad.is_empty() {
-                bail!("{} bad shards (a run recomputes them)", bad.len());
-            }
-            Ok(())
-        }
-        CacheCommand::Prune {
-            configs,
-            root,
-            dry_run,
-        } => {
-            let explicit = !configs.is_empty();
-            let configs = if explicit {
-                configs
-            } else {
-                default_configs(&root)
-            };
-            let mut keep = Vec::new();
-            for config in &configs {
-                let identities = (|| -> anyhow::Result<Vec<String>> {
-                    let raw = RawConfig::load(&[config], &[] as &[&str])?;
-                    let registration = registry::for_config(&raw, None)?;
-                    Ok((registration.frozen_identities)(&raw, cache)?)
-                })();
-                match identities {
-                    Ok(identities) => keep.extend(identities),
-                    // Found configs include overlays that are not whole runs by themselves.
-                    Err(e) if !explicit => {
-                        eprintln!("skipping {}: {e:#}", config.display());
-                    }
-                    Err(e) => return Err(e.context(format!("{}", config.display()))),
-                }
-            }
-            let unused: Vec<_> = cache
-                .list()?
-                .into_iter()
-                .filter(|e| !keep.contains(&e.identity))
-                .collect();
-            if dry_run {
-                for e in &unused {
-                    println!(
-                        "would remove {} {} ({} bytes)",
-                        e.identity,
-                        e.split,
-                        e.bytes()
-                    );
-                }
-                return Ok(());
-            }
-            let (removed, freed) = cache.prune(&keep)?;
-            for identity in &removed {
-                println!("removed {identity}");
-            }
-            println!(
-                "{} identities removed ({freed} bytes freed), {} kept ({} configs read)",
-                removed.len(),
-                keep.len(),
-                configs.len()
-            );
-            Ok(())
-        }
-    }
-}
-
-/// `experiments/**/*.toml` and every `config.toml` of a checkpoint under `root`.
-fn default_configs(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                if path.file_name().is_some_and(|n| n != "blobs") {
-                    walk(&path, keep, out);
-                }
-            } else if keep(&path) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        Path::new("experiments"),
-        &|p| p.extension().is_some_and(|e| e == "toml"),
-        &mut out,
-    );
-    walk(
-        root,
-        &|p| {
-            p.file_name().is_some_and(|n| n == "config.toml")
-                && p.with_file_name("checkpoint.json").exists()
-        },
-        &mut out,
-    );
-    out.sort();
-    out
-}
-
-/// The files `mer docs` owns: `<arch>.md` and `<arch>.schema.json` per architecture.
-fn docs(dir: &Path, check: bool) -> anyhow::Result<()> {
-    let mut stale = Vec::new();
-    for registration in registry::architectures() {
-        let kind = (registration.schema)();
-        let markdown = reference::markdown(registration.name, registration.doc, &kind);
-        let schema = schema::json_schema(&format!("mer {} config", registration.name), &kind);
-        let schema = serde_json::to_string_pretty(&schema)? + "\n";
-        for (file, content) in [
-            (format!("{}.md", registration.name), markdown),
-            (format!("{}.schema.json", registration.name), schema),
-        ] {
-            let path = dir.join(file);
-            if check {
-                let current = std::fs::read_to_string(&path).unwrap_or_default();
-                if current != content {
-                    stale.push(path);
-                }
-            } else {
-                atomic::write(&path, content.as_bytes())
-                    .with_context(|| format!("writing {}", path.display()))?;
-                println!("wrote {}", path.display());
-            }
-        }
-    }
-    if !stale.is_empty() {
-        let list: Vec<String> = stale.iter().map(|p| p.display().to_string()).collect();
-        bail!(
-            "stale config docs (run `mer docs` and commit): {}",
-            list.join(", ")
-        );
-    }
-    if check {
-        println!("config docs are up to date");
-    }
-    Ok(())
-}
-
-fn ls(store: &Store) -> anyhow::Result<()> {
-    let checkpoints = store.list()?;
-    if checkpoints.is_empty() {
-        println!("no checkpoints under {}", store.root().display());
-        return Ok(());
-    }
-    println!(
-        "{:<12} {:<10} {:<9} {:>6}  {:<40} path",
-        "architecture", "summary", "hash", "seed", "best (accuracy/weighted F1)"
-    );
-    for entry in checkpoints {
-        let m = &entry.manifest;
-        let metrics = m
-            .metrics
-            .clone()
-            .and_then(|v| serde_json::from_value::<mer_core::train::BestEpoch>(v).ok())
-            .map_or_else(
-                || "-".to_owned(),
-                |best| {
-                    let test = best.test.map_or(String::new(), |t| {
-                        format!(", test {:.2}/{:.2}", t.accuracy, t.weighted_f1)
-                    });
-                    format!(
-                        "epoch {}: dev {:.2}/{:.2}{test}",
-                        best.epoch, best.dev.accuracy, best.dev.weighted_f1
-                    )
-                },
-            );
-        println!(
-            "{:<12} {:<10} {:<9} {:>6}  {:<40} {}",
-            m.architecture,
-            m.summary,
-            m.hash,
-            m.seed,
-            metrics,
-            store.root().join(&entry.dir).display()
-        );
-    }
-    Ok(())
 }

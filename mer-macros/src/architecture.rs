@@ -242,6 +242,18 @@ fn gen_summary(arch: &Architecture) -> TokenStream {
         Role::Encoder { modality, .. } => Some(modality_tokens(*modality)),
         Role::Fusion { .. } | Role::Head { .. } | Role::Teacher { .. } | Role::Hyper { .. } => None,
     });
+    // The `#[hyper(experts)]` field, else the one a head's `experts` names, else 1.
+    let head_experts = arch.fields.iter().find_map(|f| match &f.role {
+        Role::Head {
+            experts: Some(experts),
+            ..
+        } => Some(experts),
+        Role::Head { experts: None, .. }
+        | Role::Encoder { .. }
+        | Role::Fusion { .. }
+        | Role::Teacher { .. }
+        | Role::Hyper { .. } => None,
+    });
     let experts = arch
         .fields
         .iter()
@@ -250,6 +262,7 @@ fn gen_summary(arch: &Architecture) -> TokenStream {
             let fident = &f.ident;
             quote_spanned!(f.ty.span()=> self.#fident as usize)
         })
+        .or_else(|| head_experts.map(|field| quote!(self.#field as usize)))
         .unwrap_or_else(|| quote!(1usize));
     quote! {
         fn summary(&self) -> ::mer_core::architecture::Summary {
@@ -470,7 +483,7 @@ fn config_type(field: &ArchField) -> TokenStream {
         Role::Encoder { config, .. } => {
             quote_spanned!(field.ty.span()=> ::mer_core::encoders::EncoderSlot<#config>)
         }
-        Role::Fusion { config, .. } | Role::Head { config } => {
+        Role::Fusion { config, .. } | Role::Head { config, .. } => {
             quote_spanned!(field.ty.span()=> #config)
         }
         Role::Teacher { config } => {
@@ -585,6 +598,27 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
         }
     };
     let (hident, hname) = (&head.ident, head.ident.to_string());
+    let head_experts = match &head.role {
+        Role::Head {
+            experts: Some(experts),
+            ..
+        } => {
+            let from = format!("model.{experts}");
+            quote! {
+                ::mer_core::config::wiring::Wiring::connect_experts(
+                    &mut self.#hident,
+                    self.#experts as usize,
+                    #from,
+                )
+                .map_err(|problem| problem.within(#hname))?;
+            }
+        }
+        Role::Head { experts: None, .. }
+        | Role::Encoder { .. }
+        | Role::Fusion { .. }
+        | Role::Teacher { .. }
+        | Role::Hyper { .. } => quote!(),
+    };
     let resolve_teachers = teachers(arch).map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote! {
@@ -607,6 +641,7 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
                 "data.dataset and data.label",
             )
             .map_err(|problem| problem.within(#hname))?;
+            #head_experts
             ::std::result::Result::Ok(())
         }
     }

@@ -71,6 +71,8 @@ pub enum Role {
     },
     Head {
         config: Path,
+        /// `experts = field`: the hyper-parameter that sets the head's expert count.
+        experts: Option<Ident>,
     },
     Teacher {
         config: Path,
@@ -251,9 +253,9 @@ fn parse_role(
         };
         let parsed = match (parsed, attr_name.as_str()) {
             (ModuleRole::Encoder(modality, config), _) => Role::Encoder { modality, config },
-            (ModuleRole::Plain(config, inputs), "fusion") => Role::Fusion { config, inputs },
-            (ModuleRole::Plain(config, _), "head") => Role::Head { config },
-            (ModuleRole::Plain(config, _), _) => Role::Teacher { config },
+            (ModuleRole::Plain(config, inputs, _), "fusion") => Role::Fusion { config, inputs },
+            (ModuleRole::Plain(config, _, experts), "head") => Role::Head { config, experts },
+            (ModuleRole::Plain(config, _, _), _) => Role::Teacher { config },
             (ModuleRole::Hyper(default, experts), _) => Role::Hyper { default, experts },
         };
         if let Some((previous, _)) = &role {
@@ -288,8 +290,8 @@ fn parse_role(
 
 enum ModuleRole {
     Encoder(char, Path),
-    /// A fusion, head or teacher, and a fusion's `inputs`.
-    Plain(Path, Option<Vec<Ident>>),
+    /// A fusion, head or teacher, a fusion's `inputs` and a head's `experts`.
+    Plain(Path, Option<Vec<Ident>>, Option<Ident>),
     Hyper(Option<Expr>, bool),
 }
 
@@ -303,6 +305,7 @@ fn parse_module_role(
     let mut modality: Option<char> = None;
     let mut config: Option<Path> = None;
     let mut inputs: Option<Vec<Ident>> = None;
+    let mut experts: Option<Ident> = None;
     if !matches!(attr.meta, syn::Meta::Path(_)) {
         attr.parse_nested_meta(|meta| {
             if encoder && meta.path.is_ident("modality") {
@@ -340,6 +343,9 @@ fn parse_module_role(
                 }
                 inputs = Some(idents);
                 Ok(())
+            } else if role == "head" && meta.path.is_ident("experts") {
+                experts = Some(meta.value()?.parse()?);
+                Ok(())
             } else if encoder {
                 Err(meta.error(
                     "unknown encoder attribute; expected `modality = \"T\" | \"A\" | \"V\"` or `config = Path`",
@@ -347,6 +353,10 @@ fn parse_module_role(
             } else if role == "fusion" {
                 Err(meta.error(
                     "unknown fusion attribute; expected `inputs = [encoder, ...]` or `config = Path`",
+                ))
+            } else if role == "head" {
+                Err(meta.error(
+                    "unknown head attribute; expected `experts = hyper_parameter` or `config = Path`",
                 ))
             } else {
                 Err(meta.error(format!(
@@ -373,7 +383,7 @@ fn parse_module_role(
         })?;
         Ok(ModuleRole::Encoder(modality, config))
     } else {
-        Ok(ModuleRole::Plain(config, inputs))
+        Ok(ModuleRole::Plain(config, inputs, experts))
     }
 }
 
@@ -454,6 +464,24 @@ fn check_roles(
                 format!(
                     "`{input}` is not an #[encoder] field of this architecture; a fusion's inputs are encoders"
                 ),
+            ));
+        }
+    }
+    let hypers: Vec<&Ident> = parsed
+        .iter()
+        .filter(|f| matches!(f.role, Role::Hyper { .. }))
+        .map(|f| &f.ident)
+        .collect();
+    for field in parsed {
+        if let Role::Head {
+            experts: Some(experts),
+            ..
+        } = &field.role
+            && !hypers.contains(&experts)
+        {
+            errors.push(syn::Error::new(
+                experts.span(),
+                format!("`{experts}` is not a hyper-parameter of this architecture; a head's `experts` names one"),
             ));
         }
     }

@@ -291,6 +291,20 @@ fn a_student_learns_from_a_teacher_trained_first_with_its_own_loss_terms() {
         "the student's own encoder trained"
     );
 
+    // `mer cache prune` keeps what the student's config uses: the teacher's outputs.
+    let raw =
+        RawConfig::from_sources(&[Source::new("student.toml", &config)], &[] as &[&str]).unwrap();
+    let registration = mer_core::registry::for_config(&raw, None).unwrap();
+    let cache = mer_core::cache::FeatureCache::new(&run.output.cache, 0);
+    let keep = (registration.frozen_identities)(&raw, &cache).unwrap();
+    let listed: Vec<String> = cache
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.identity)
+        .collect();
+    assert!(!listed.is_empty() && listed.iter().all(|i| keep.contains(i)));
+
     // Another student seed reads every teacher output from the cache.
     let again: RunConfig<StudentConfig> =
         resolve(&config, &["training.seed=7", "training.epochs=1"]).unwrap();
@@ -330,5 +344,112 @@ fn the_teachers_seed_is_in_the_students_identity_and_terms_must_match() {
     assert!(
         missing.contains("training.losses: has no `aux` term"),
         "{missing}"
+    );
+}
+
+/// A head of several linear experts, averaged: enough to see its expert count wired.
+#[mer_core::config]
+pub struct ExpertsHeadConfig {
+    /// Width of the input.
+    #[config(derived = "the output width of the part before the head")]
+    pub input: usize,
+    /// Number of classes.
+    #[config(derived = "the label set")]
+    pub num_classes: usize,
+    /// Number of experts.
+    #[config(derived = "the architecture's expert count")]
+    pub experts: usize,
+}
+
+impl Wiring for ExpertsHeadConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.num_classes)
+    }
+
+    fn connect_inputs(&mut self, widths: &[usize], from: &str) -> Result<(), Problem> {
+        derive_width(&mut self.input, single_input(widths, from)?, "input", from)
+    }
+
+    fn connect_classes(&mut self, classes: usize, from: &str) -> Result<(), Problem> {
+        derive_width(&mut self.num_classes, classes, "num_classes", from)
+    }
+
+    fn connect_experts(&mut self, experts: usize, from: &str) -> Result<(), Problem> {
+        derive_width(&mut self.experts, experts, "experts", from)
+    }
+}
+
+impl ExpertsHeadConfig {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ExpertsHead<B> {
+        ExpertsHead {
+            experts: (0..self.experts)
+                .map(|_| LinearConfig::new(self.input, self.num_classes).init(device))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ExpertsHead<B: Backend> {
+    experts: Vec<Linear<B>>,
+}
+
+/// A text encoder and a head of experts whose count is a hyper-parameter.
+#[derive(Module, Debug, Architecture)]
+#[architecture(name = "test-experts")]
+pub struct Experts<B: Backend> {
+    /// The utterance encoder.
+    #[encoder(modality = "T")]
+    pub text: TextEncoder<B>,
+    /// Averaged experts.
+    #[head(experts = experts)]
+    pub head: ExpertsHead<B>,
+    /// How many experts the head has.
+    #[hyper(default = 3)]
+    pub experts: usize,
+}
+
+impl<B: Backend> Forward<B> for Experts<B> {
+    fn forward(&self, batch: &Batch<B>, _: Option<&Losses>) -> Output<B> {
+        let pooled = self.encode_text(batch);
+        let n = self.head.experts.len() as f64;
+        let sum = self
+            .head
+            .experts
+            .iter()
+            .map(|e| e.forward(pooled.clone()))
+            .reduce(|a, b| a + b)
+            .expect("at least one expert");
+        Output::logits(sum.div_scalar(n))
+    }
+}
+
+#[test]
+fn a_heads_expert_count_comes_from_its_hyper_parameter() {
+    let demo: toml::Value = toml::from_str(DEMO_CONFIG).unwrap();
+    let mut model = toml::Table::new();
+    model.insert("text".into(), demo["model"]["text"].clone());
+    let mut config = toml::Table::new();
+    config.insert("architecture".into(), "test-experts".into());
+    config.insert("model".into(), model.into());
+    let text = toml::to_string(&config).unwrap();
+
+    let run: RunConfig<ExpertsConfig> = resolve(&text, &[]).unwrap();
+    assert_eq!(run.model.head.experts, 3);
+    assert_eq!(run.model.head.input, 64);
+    assert_eq!(run.checkpoint_id().summary, "3xE--T");
+    let network = Experts::<B>::init(&run.model, &Default::default());
+    assert_eq!(network.head.experts.len(), 3);
+
+    let four: RunConfig<ExpertsConfig> = resolve(&text, &["model.experts=4"]).unwrap();
+    assert_eq!(four.model.head.experts, 4);
+    assert_eq!(four.checkpoint_id().summary, "4xE--T");
+
+    let clash = resolve::<ExpertsConfig>(&text, &["model.head.experts=2"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        clash.contains("model.head.experts: is 2, which disagrees with model.experts (3)"),
+        "{clash}"
     );
 }

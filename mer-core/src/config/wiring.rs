@@ -24,6 +24,15 @@ pub trait Wiring {
         let _ = (classes, from);
         Ok(())
     }
+
+    /// Takes the expert count a head is declared with (`#[head(experts = field)]`); a part
+    /// without experts refuses it.
+    fn connect_experts(&mut self, experts: usize, from: &str) -> Result<(), Problem> {
+        Err(Problem::new(
+            "",
+            format!("has no experts, but the architecture gives it {experts} ({from})"),
+        ))
+    }
 }
 
 /// Fills the derived width at `key` (0 when left out) or checks the one written there.

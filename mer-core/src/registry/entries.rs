@@ -145,25 +145,28 @@ pub(super) fn frozen_identities<C: ArchitectureConfig>(
     cache: &FeatureCache,
 ) -> Result<Vec<String>, RunError> {
     let (run, _) = resolve::<C>(raw)?;
-    let frozen: Vec<_> = run
+    // Frozen encoders' features and teachers' outputs are what the cache holds for a run.
+    let cached: Vec<&'static str> = run
         .model
         .encoders()
         .into_iter()
         .filter(|e| e.mode == EncoderMode::Frozen)
+        .map(|e| e.field)
+        .chain(run.model.teachers().into_iter().map(|t| t.field))
         .collect();
-    if frozen.is_empty() {
+    if cached.is_empty() {
         return Ok(Vec::new());
     }
     // Seeded as training seeds it: a random frozen encoder's identity is its drawn weights.
     let device = Default::default();
     CpuTraining::seed(&device, run.training.seed);
-    let network = C::Network::<CpuTraining>::init(&run.model, &device);
-    frozen
+    let network = C::Network::<CpuTraining>::try_init(&run.model, &device)?;
+    cached
         .iter()
-        .map(|e| {
+        .map(|field| {
             let identity = network
-                .feature_identity(&run.model, e.field, cache)
-                .expect("an encoder field")?;
+                .feature_identity(&run.model, field, cache)
+                .expect("an encoder or teacher field")?;
             Ok(identity.digest)
         })
         .collect()

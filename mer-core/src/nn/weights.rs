@@ -107,7 +107,7 @@ pub fn load_tensors<B: Backend, M: Module<B>>(
     };
     let result = module
         .load_from(&mut store)
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|e| error(format!("does not fit the network: {e}")))?;
     let missing: Vec<String> = result
         .missing
         .into_iter()
@@ -121,4 +121,34 @@ pub fn load_tensors<B: Backend, M: Module<B>>(
         )));
     }
     Ok(module)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::LinearConfig;
+    use burn::backend::NdArray;
+
+    type B = NdArray<f32>;
+
+    #[test]
+    fn loading_copies_tensors_exactly_and_refuses_other_shapes() {
+        let device = Default::default();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("linear.safetensors");
+        let source = LinearConfig::new(4, 3).init::<B>(&device);
+        let bytes = module_bytes(&source, &path).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+
+        let same = load_base(LinearConfig::new(4, 3).init::<B>(&device), &path).unwrap();
+        assert_eq!(module_bytes(&same, &path).unwrap(), bytes);
+
+        let other = load_base(LinearConfig::new(4, 2).init::<B>(&device), &path).unwrap_err();
+        assert!(
+            other.message.contains("does not fit") && other.message.contains("ShapeMismatch"),
+            "{other}"
+        );
+        let missing = load_base(same, &tmp.path().join("absent.safetensors")).unwrap_err();
+        assert!(missing.message.contains("missing weight file"), "{missing}");
+    }
 }

@@ -71,8 +71,9 @@ impl Source {
 
     pub(super) fn parse(&self) -> Result<RawConfig, ConfigError> {
         let name: Arc<str> = Arc::from(self.name.as_str());
+        let lines = LineIndex::new(&self.text);
         let origin_at = |offset: usize| {
-            let (line, column) = line_column(&self.text, offset);
+            let (line, column) = lines.line_column(&self.text, offset);
             Origin::File {
                 name: name.clone(),
                 line,
@@ -159,10 +160,28 @@ fn to_toml(value: &DeValue<'_>) -> toml::Value {
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+    LineIndex::new(text).line_column(text, offset)
+}
+
+/// Where each line of a text starts, so that every key's position is found by a binary search
+/// instead of a scan from the start (a config of many keys would take quadratic time).
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex(starts)
+    }
+
+    /// 1-based line and column (in characters) of byte `offset` of `text`.
+    fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.0.partition_point(|&start| start <= offset);
+        let start = self.0[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
 }
 
 impl RawConfig {
@@ -303,6 +322,28 @@ fn merge_tables(base: &mut BTreeMap<String, Entry>, later: BTreeMap<String, Entr
                     },
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_positions_match_a_scan_from_the_start() {
+        let text = "a = 1\r\n# café\nb = \"é\"\n\n[t]\nc = 2";
+        let index = LineIndex::new(text);
+        for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[start..].chars().count() + 1;
+            assert_eq!(
+                index.line_column(text, offset),
+                (line, column),
+                "at {offset}"
+            );
         }
     }
 }

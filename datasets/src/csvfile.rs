@@ -1,7 +1,7 @@
 //! CSV files with named columns, whose every error names the file, line and column.
 
 use std::collections::HashMap;
-use std::fs::File;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -10,8 +10,32 @@ use crate::{DatasetError, LabelSet};
 /// An open CSV file whose header has every column a reader needs.
 pub struct CsvFile {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Cursor<Vec<u8>>>,
     columns: HashMap<String, usize>,
+    lines: Lines,
+}
+
+/// Where the file's line breaks are, to number lines by byte offset: the csv crate counts a
+/// CRLF file's lines one short (real MELD files end their lines with CRLF).
+struct Lines(Vec<u64>);
+
+impl Lines {
+    fn new(bytes: &[u8]) -> Self {
+        Lines(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i as u64)
+                .collect(),
+        )
+    }
+
+    /// The 1-based line of the record the csv crate says starts at byte `start`. In a CRLF
+    /// file that byte can be the `\n` ending the line before, which belongs to that line.
+    fn of(&self, start: u64) -> u64 {
+        self.0.partition_point(|&newline| newline <= start) as u64 + 1
+    }
 }
 
 /// One record and where it is.
@@ -24,12 +48,15 @@ pub struct Row<'a> {
 
 impl CsvFile {
     pub fn open(path: &Path, required: &[&str]) -> Result<Self, DatasetError> {
-        let file = File::open(path).map_err(|error| DatasetError::Read {
+        let bytes = std::fs::read(path).map_err(|error| DatasetError::Read {
             path: path.to_owned(),
             error,
         })?;
-        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
-        let header = reader.headers().map_err(|e| csv_error(path, e))?;
+        let lines = Lines::new(&bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(Cursor::new(bytes));
+        let header = reader.headers().map_err(|e| csv_error(path, e, &lines))?;
         let columns: HashMap<String, usize> = header
             .iter()
             .enumerate()
@@ -45,6 +72,7 @@ impl CsvFile {
             path: path.to_owned(),
             reader,
             columns,
+            lines,
         })
     }
 
@@ -54,8 +82,8 @@ impl CsvFile {
         mut each: impl FnMut(&Row<'_>) -> Result<(), DatasetError>,
     ) -> Result<(), DatasetError> {
         for record in self.reader.records() {
-            let record = record.map_err(|e| csv_error(&self.path, e))?;
-            let line = record.position().map_or(0, |p| p.line());
+            let record = record.map_err(|e| csv_error(&self.path, e, &self.lines))?;
+            let line = record.position().map_or(0, |p| self.lines.of(p.byte()));
             each(&Row {
                 path: &self.path,
                 line,
@@ -104,8 +132,8 @@ impl Row<'_> {
     }
 }
 
-fn csv_error(path: &Path, error: csv::Error) -> DatasetError {
-    let line = error.position().map_or(0, |p| p.line());
+fn csv_error(path: &Path, error: csv::Error, lines: &Lines) -> DatasetError {
+    let line = error.position().map_or(0, |p| lines.of(p.byte()));
     let message = match error.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

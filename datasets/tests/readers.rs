@@ -108,8 +108,24 @@ fn bad_rows_name_file_line_and_column() {
             ":2: column 2 (Utterance): empty utterance",
         ),
     ];
-    for (rows, expected) in cases {
-        let tmp = meld_folder(rows);
+    // Real MELD files end their lines with CRLF: the same lines are named.
+    let crlf = cases.map(|(rows, expected)| (rows.replace('\n', "\r\n"), expected));
+    for (rows, expected) in cases
+        .map(|(r, e)| (r.to_owned(), e))
+        .into_iter()
+        .chain(crlf)
+    {
+        let tmp = if rows.contains('\r') {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::write(
+                tmp.path().join("train_sent_emo.csv"),
+                format!("{}{rows}", MELD_HEADER.replace('\n', "\r\n")),
+            )
+            .unwrap();
+            tmp
+        } else {
+            meld_folder(&rows)
+        };
         let err = load(
             &config(Dataset::Meld, LabelKind::Emotion, Some(tmp.path())),
             Split::Train,

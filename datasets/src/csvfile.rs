@@ -76,12 +76,14 @@ impl CsvFile {
         })
     }
 
-    /// Calls `each` on every record, in file order.
+    /// Calls `each` on every record, in file order; a file of no records is an error.
     pub fn for_each(
         mut self,
         mut each: impl FnMut(&Row<'_>) -> Result<(), DatasetError>,
     ) -> Result<(), DatasetError> {
+        let mut rows = 0;
         for record in self.reader.records() {
+            rows += 1;
             let record = record.map_err(|e| csv_error(&self.path, e, &self.lines))?;
             let line = record.position().map_or(0, |p| self.lines.of(p.byte()));
             each(&Row {
@@ -90,6 +92,9 @@ impl CsvFile {
                 record,
                 columns: &self.columns,
             })?;
+        }
+        if rows == 0 {
+            return Err(DatasetError::NoRows(self.path));
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub enum DatasetError {
     },
     #[error("{}: no column `{column}` in the header", path.display())]
     MissingColumn { path: PathBuf, column: String },
+    #[error("{}: no rows after the header", .0.display())]
+    NoRows(PathBuf),
     #[error("{0} has no {1} labels")]
     NoLabels(&'static str, &'static str),
     #[error("data.root is required for {0} (only the demo dataset is built in)")]

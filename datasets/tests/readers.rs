@@ -89,6 +89,18 @@ fn utterances_are_grouped_by_dialogue_and_ordered() {
 }
 
 #[test]
+fn a_split_of_no_rows_is_an_error_naming_its_file() {
+    let tmp = meld_folder("");
+    let err = load(
+        &config(Dataset::Meld, LabelKind::Emotion, Some(tmp.path())),
+        Split::Train,
+    )
+    .unwrap_err();
+    let file = tmp.path().join("train_sent_emo.csv").display().to_string();
+    assert_eq!(err.to_string(), format!("{file}: no rows after the header"));
+}
+
+#[test]
 fn bad_rows_name_file_line_and_column() {
     let cases = [
         (

@@ -4,12 +4,6 @@ use mer_core::input::data::{Dataset, LabelKind};
 
 use crate::DatasetError;
 
-const MELD_EMOTIONS: &[&str] = &[
-    "neutral", "joy", "sadness", "anger", "fear", "disgust", "surprise",
-];
-const MELD_SENTIMENTS: &[&str] = &["neutral", "positive", "negative"];
-const IEMOCAP_EMOTIONS: &[&str] = &["neu", "ang", "exc", "fru", "hap", "sad"];
-
 /// A dataset's classes for one kind of label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabelSet {
@@ -18,14 +12,10 @@ pub struct LabelSet {
 
 impl LabelSet {
     pub fn of(dataset: Dataset, kind: LabelKind) -> Result<Self, DatasetError> {
-        let names = match (dataset, kind) {
-            (Dataset::Meld | Dataset::Demo, LabelKind::Emotion) => MELD_EMOTIONS,
-            (Dataset::Meld | Dataset::Demo, LabelKind::Sentiment) => MELD_SENTIMENTS,
-            (Dataset::Iemocap, LabelKind::Emotion) => IEMOCAP_EMOTIONS,
-            (Dataset::Iemocap, LabelKind::Sentiment) => {
-                return Err(DatasetError::NoLabels("IEMOCAP", "sentiment"));
-            }
-        };
+        let names = dataset.class_names(kind).ok_or(DatasetError::NoLabels(
+            dataset.display_name(),
+            kind.as_str(),
+        ))?;
         Ok(LabelSet { names })
     }
 

@@ -16,7 +16,8 @@ use mer_datasets::media::ClipLoader;
 use mer_datasets::{Dialogue, LabelSet, Split, Utterance};
 
 use crate::cli::{self, ConfigArgs, PlanArgs};
-use crate::{results, text_data};
+use crate::results;
+use crate::text_data::{self, Tokenizing};
 
 /// The commands every architecture binary has; `mer` has them too.
 #[derive(Debug, Subcommand)]
@@ -152,7 +153,9 @@ fn open(
 pub fn eval(checkpoint: &Path, split: Split, architecture: Option<&str>) -> anyhow::Result<()> {
     let (registration, inputs) = open(checkpoint, architecture)?;
     let split_data = mer_datasets::load(&inputs.data, split)?;
-    let (samples, pad_id) = text_data::split_samples(&split_data.dialogues, inputs.text.as_ref())?;
+    let tokenizing = Tokenizing::new(inputs.text.as_ref())?;
+    let samples = tokenizing.samples(&split_data.dialogues)?;
+    let pad_id = tokenizing.pad_id();
     let feed = media_feed(&inputs);
     let probabilities = (registration.predict)(
         checkpoint,
@@ -206,7 +209,9 @@ pub fn infer(args: &InferArgs, architecture: Option<&str>) -> anyhow::Result<()>
         id: "input".into(),
         utterances,
     };
-    let (samples, pad_id) = text_data::split_samples(&[dialogue], inputs.text.as_ref())?;
+    let tokenizing = Tokenizing::new(inputs.text.as_ref())?;
+    let samples = tokenizing.samples(&[dialogue])?;
+    let pad_id = tokenizing.pad_id();
     let Some(target) = samples.last().cloned() else {
         bail!("no utterance to score");
     };

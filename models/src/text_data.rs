@@ -43,20 +43,35 @@ pub fn samples(
     Ok(out)
 }
 
-/// The samples of `dialogues` as a network with text encoder `text` reads them (without one,
-/// no tokens), and the id padding takes.
-pub fn split_samples(
-    dialogues: &[Dialogue],
-    text: Option<&TextEncoderConfig>,
-) -> anyhow::Result<(Vec<Sample>, u32)> {
-    match text {
-        Some(encoder) => {
-            let tokenizer = encoder.tokenizer()?;
-            let prompt = prompt(encoder, &tokenizer)?;
-            Ok((samples(dialogues, &prompt, &tokenizer)?, tokenizer.pad_id()))
-        }
-        None => Ok((
-            dialogues
+/// How a network's utterances become token ids: its text encoder's tokenizer and prompt, or
+/// no tokens for a network without a text encoder.
+pub struct Tokenizing(Option<(TextTokenizer, Prompt)>);
+
+impl Tokenizing {
+    /// Loads the tokenizer of `text`, once for every split it prepares.
+    pub fn new(text: Option<&TextEncoderConfig>) -> anyhow::Result<Self> {
+        Ok(Tokenizing(match text {
+            Some(encoder) => {
+                let tokenizer = encoder.tokenizer()?;
+                let prompt = prompt(encoder, &tokenizer)?;
+                Some((tokenizer, prompt))
+            }
+            None => None,
+        }))
+    }
+
+    /// The id padding takes.
+    pub fn pad_id(&self) -> u32 {
+        self.0
+            .as_ref()
+            .map_or(0, |(tokenizer, _)| tokenizer.pad_id())
+    }
+
+    /// The samples of `dialogues`, in order.
+    pub fn samples(&self, dialogues: &[Dialogue]) -> anyhow::Result<Vec<Sample>> {
+        match &self.0 {
+            Some((tokenizer, prompt)) => samples(dialogues, prompt, tokenizer),
+            None => Ok(dialogues
                 .iter()
                 .flat_map(|d| &d.utterances)
                 .map(|u| Sample {
@@ -65,9 +80,8 @@ pub fn split_samples(
                     audio: u.audio.clone(),
                     video: u.video.clone(),
                 })
-                .collect(),
-            0,
-        )),
+                .collect()),
+        }
     }
 }
 
@@ -76,12 +90,10 @@ pub fn load(
     data: &DataConfig,
     text: Option<&TextEncoderConfig>,
 ) -> anyhow::Result<(TrainData, LabelSet)> {
-    let mut pad_id = 0;
-    let mut split = |split| -> anyhow::Result<(Vec<Sample>, LabelSet)> {
+    let tokenizing = Tokenizing::new(text)?;
+    let split = |split| -> anyhow::Result<(Vec<Sample>, LabelSet)> {
         let data = mer_datasets::load(data, split)?;
-        let (samples, pad) = split_samples(&data.dialogues, text)?;
-        pad_id = pad;
-        Ok((samples, data.labels))
+        Ok((tokenizing.samples(&data.dialogues)?, data.labels))
     };
     let (train, labels) = split(Split::Train)?;
     let (dev, _) = split(Split::Dev)?;
@@ -101,7 +113,7 @@ pub fn load(
             train,
             dev,
             test,
-            pad_id,
+            pad_id: tokenizing.pad_id(),
             num_classes: labels.len(),
             media: None,
         },

@@ -44,13 +44,20 @@ fn kind_schema(kind: &Kind) -> Json {
             let mut properties = serde_json::Map::new();
             for field in &table.fields {
                 let mut schema = kind_schema(&field.kind);
-                if !field.doc.is_empty() {
-                    schema["description"] = json!(field.doc);
-                }
-                if let Some(from) = field.derived {
-                    schema["description"] = json!(format!("{} Derived from {from}.", field.doc));
-                } else if let Some(default) = &field.default {
-                    schema["default"] = serde_json::to_value(default).expect("TOML is JSON");
+                match (field.derived, &field.default) {
+                    (Some(from), _) => {
+                        schema["description"] =
+                            json!(format!("{} Derived from {from}.", field.doc));
+                    }
+                    (None, default) => {
+                        if !field.doc.is_empty() {
+                            schema["description"] = json!(field.doc);
+                        }
+                        if let Some(default) = default {
+                            schema["default"] =
+                                serde_json::to_value(default).expect("TOML is JSON");
+                        }
+                    }
                 }
                 properties.insert(field.name.into(), schema);
             }

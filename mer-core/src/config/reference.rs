@@ -51,14 +51,12 @@ fn section(out: &mut String, path: &str, table: &TableSchema) {
         } else {
             format!("{path}.{}", field.name)
         };
-        let default = match (&field.default, &field.kind) {
-            _ if field.derived.is_some() => {
-                format!("*(derived from {})*", field.derived.unwrap_or_default())
-            }
-            (Some(value), _) => format!("`{}`", inline(value)),
-            (None, Kind::Optional(_)) => "*(unset)*".into(),
-            (None, kind) if kind.is_defaultable() => "*(table)*".into(),
-            (None, _) => "**required**".into(),
+        let default = match (field.derived, &field.default, &field.kind) {
+            (Some(from), _, _) => format!("*(derived from {from})*"),
+            (None, Some(value), _) => format!("`{}`", inline(value)),
+            (None, None, Kind::Optional(_)) => "*(unset)*".into(),
+            (None, None, kind) if kind.is_defaultable() => "*(table)*".into(),
+            (None, None, _) => "**required**".into(),
         };
         let mut description = field.doc.replace('\n', " ");
         if let Kind::Enum(e) = strip_optional(&field.kind) {

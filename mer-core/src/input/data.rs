@@ -20,15 +20,9 @@ const MELD_SENTIMENTS: &[&str] = &["neutral", "positive", "negative"];
 const IEMOCAP_EMOTIONS: &[&str] = &["neu", "ang", "exc", "fru", "hap", "sad"];
 
 impl DataConfig {
-    /// The classes of this dataset's labels of this kind, in class-index order; `None` when the
-    /// dataset has no such labels (IEMOCAP sentiments).
+    /// The classes of the configured labels; see [`Dataset::class_names`].
     pub fn class_names(&self) -> Option<&'static [&'static str]> {
-        match (self.dataset, self.label) {
-            (Dataset::Meld | Dataset::Demo, LabelKind::Emotion) => Some(MELD_EMOTIONS),
-            (Dataset::Meld | Dataset::Demo, LabelKind::Sentiment) => Some(MELD_SENTIMENTS),
-            (Dataset::Iemocap, LabelKind::Emotion) => Some(IEMOCAP_EMOTIONS),
-            (Dataset::Iemocap, LabelKind::Sentiment) => None,
-        }
+        self.dataset.class_names(self.label)
     }
 }
 
@@ -44,6 +38,17 @@ pub enum Dataset {
 }
 
 impl Dataset {
+    /// The classes of this dataset's labels of `kind`, in class-index order; `None` when the
+    /// dataset has no such labels (IEMOCAP sentiments).
+    pub fn class_names(self, kind: LabelKind) -> Option<&'static [&'static str]> {
+        match (self, kind) {
+            (Dataset::Meld | Dataset::Demo, LabelKind::Emotion) => Some(MELD_EMOTIONS),
+            (Dataset::Meld | Dataset::Demo, LabelKind::Sentiment) => Some(MELD_SENTIMENTS),
+            (Dataset::Iemocap, LabelKind::Emotion) => Some(IEMOCAP_EMOTIONS),
+            (Dataset::Iemocap, LabelKind::Sentiment) => None,
+        }
+    }
+
     /// The name checkpoint paths use.
     pub fn display_name(self) -> &'static str {
         match self {

@@ -27,6 +27,21 @@ pub enum Tensors {
     Adapters,
 }
 
+impl Tensors {
+    /// Whether the tensor at `path` is one of these.
+    fn holds(self, path: &str) -> bool {
+        lora::is_adapter_path(path) == (self == Tensors::Adapters)
+    }
+
+    /// [`Tensors::holds`] as burn-store's filters take it (a function, not a closure).
+    fn filter(self) -> fn(&str, &str) -> bool {
+        match self {
+            Tensors::Base => |path, _| Tensors::Base.holds(path),
+            Tensors::Adapters => |path, _| Tensors::Adapters.holds(path),
+        }
+    }
+}
+
 /// A module's tensors as safetensors bytes. Without metadata the bytes depend on the tensors
 /// alone, so equal weights make equal blobs.
 pub fn module_bytes<B: Backend, M: Module<B>>(
@@ -46,11 +61,9 @@ pub fn part_bytes<B: Backend, M: Module<B>>(
         path: path_for_errors.to_owned(),
         message,
     };
-    let store = SafetensorsStore::from_bytes(None).clear_metadata();
-    let mut store = match which {
-        Tensors::Base => store.with_predicate(|path, _| !lora::is_adapter_path(path)),
-        Tensors::Adapters => store.with_predicate(|path, _| lora::is_adapter_path(path)),
-    };
+    let mut store = SafetensorsStore::from_bytes(None)
+        .clear_metadata()
+        .with_predicate(which.filter());
     module
         .save_into(&mut store)
         .map_err(|e| weights_error(e.to_string()))?;
@@ -99,12 +112,9 @@ pub fn load_tensors<B: Backend, M: Module<B>>(
     if !path.exists() {
         return Err(error("missing weight file".into()));
     }
-    let wanted = move |name: &str| lora::is_adapter_path(name) == (which == Tensors::Adapters);
-    let store = SafetensorsStore::from_file(path).allow_partial(true);
-    let mut store = match which {
-        Tensors::Base => store.with_predicate(|name, _| !lora::is_adapter_path(name)),
-        Tensors::Adapters => store.with_predicate(|name, _| lora::is_adapter_path(name)),
-    };
+    let mut store = SafetensorsStore::from_file(path)
+        .with_predicate(which.filter())
+        .allow_partial(true);
     let result = module
         .load_from(&mut store)
         .map_err(|e| error(format!("does not fit the network: {e}")))?;
@@ -112,7 +122,7 @@ pub fn load_tensors<B: Backend, M: Module<B>>(
         .missing
         .into_iter()
         .map(|(name, _)| name)
-        .filter(|name| wanted(name))
+        .filter(|name| which.holds(name))
         .collect();
     if !missing.is_empty() || !result.errors.is_empty() {
         return Err(error(format!(

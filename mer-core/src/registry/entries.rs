@@ -18,7 +18,7 @@ use crate::encoders::text::TextEncoderConfig;
 use crate::encoders::video::VideoEncoderConfig;
 use crate::encoders::{EncoderMode, InputConfig};
 use crate::input::{DataConfig, MediaFeed, MediaLoadError, MediaNeeds, Sample};
-use crate::run::{OutputConfig, RunConfig, TrainingConfig};
+use crate::run::RunConfig;
 use crate::store::{Store, StoreError};
 use crate::train::{Outcome, TrainData, TrainError, predict};
 
@@ -64,10 +64,7 @@ pub enum RunError {
 /// decoding and the tools' output need.
 #[derive(Debug, Clone)]
 pub struct RunInputs {
-    pub architecture: &'static str,
     pub data: DataConfig,
-    pub training: TrainingConfig,
-    pub output: OutputConfig,
     pub encoders: Vec<EncoderInfo>,
     /// The teachers, and what they read.
     pub teachers: Vec<TeacherInfo>,
@@ -81,11 +78,6 @@ pub struct RunInputs {
 }
 
 impl RunInputs {
-    /// The media an epoch decodes: those of the encoders that are not frozen.
-    pub fn media_per_epoch(&self) -> MediaNeeds {
-        crate::architecture::media_per_epoch(&self.encoders)
-    }
-
     /// Every modality's media, as evaluation and inference decode them (teachers' too: they run
     /// there).
     pub fn media_all(&self) -> MediaNeeds {
@@ -118,10 +110,7 @@ pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs
     let (run, _) = resolve::<C>(raw)?;
     let model = &run.model;
     let mut out = RunInputs {
-        architecture: C::NAME,
         data: run.data.clone(),
-        training: run.training.clone(),
-        output: run.output.clone(),
         encoders: model.encoders(),
         teachers: model.teachers(),
         text: None,

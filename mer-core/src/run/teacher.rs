@@ -75,8 +75,6 @@ impl<C: ArchitectureConfig> PartialEq for TeacherSlot<C> {
 struct Resolved<C: ArchitectureConfig> {
     run: RunConfig<C>,
     dir: PathBuf,
-    /// How to train the teacher, for the error when its checkpoint is missing.
-    how_to_train: String,
 }
 
 impl<C: ArchitectureConfig> ConfigValue for TeacherSlot<C> {
@@ -156,35 +154,18 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
     /// agree. Problems are keyed within this slot.
     pub fn resolve(&mut self) -> Result<(), Problem> {
         self.check()?;
-        let (raw, dir_given, how_to_train) = match &self.checkpoint {
+        let (mut raw, dir_given) = match &self.checkpoint {
             Some(dir) => {
                 let raw = RawConfig::load(&[Path::new(dir).join("config.toml")], &[] as &[&str])
                     .map_err(|e| Problem::new("checkpoint", e.to_string()))?;
-                (
-                    raw,
-                    Some(PathBuf::from(dir)),
-                    format!("{dir} is not a checkpoint"),
-                )
+                (raw, Some(PathBuf::from(dir)))
             }
             None => {
-                let mut overrides = self.set.clone();
-                if let Some(seed) = self.seed {
-                    overrides.push(format!("training.seed={seed}"));
-                }
-                let raw = RawConfig::load(&self.config, &overrides)
+                let raw = RawConfig::load(&self.config, &self.overrides())
                     .map_err(|e| Problem::new("config", e.to_string()))?;
-                let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
-                (
-                    raw,
-                    None,
-                    format!(
-                        "train it first: `mer train {}{sets}`",
-                        self.config.join(" ")
-                    ),
-                )
+                (raw, None)
             }
         };
-        let mut raw = raw;
         raw.set_default_str("architecture", C::NAME);
         let run: RunConfig<C> = raw.resolve().map_err(|e| {
             Problem::new(
@@ -212,12 +193,33 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
         }
         let dir =
             dir_given.unwrap_or_else(|| PathBuf::from(&run.output.checkpoints).join(&relative));
-        self.resolved = Some(Box::new(Resolved {
-            run,
-            dir,
-            how_to_train,
-        }));
+        self.resolved = Some(Box::new(Resolved { run, dir }));
         Ok(())
+    }
+
+    /// `set`, then the seed, as the teacher's run takes them.
+    fn overrides(&self) -> Vec<String> {
+        let mut overrides = self.set.clone();
+        overrides.extend(self.seed.map(|seed| format!("training.seed={seed}")));
+        overrides
+    }
+
+    /// What to do about a missing checkpoint: the command that trains the teacher.
+    fn how_to_train(&self) -> String {
+        match &self.checkpoint {
+            Some(dir) => format!("{dir} is not a checkpoint"),
+            None => {
+                let sets: String = self
+                    .overrides()
+                    .iter()
+                    .map(|o| format!(" --set {o}"))
+                    .collect();
+                format!(
+                    "train it first: `mer train {}{sets}`",
+                    self.config.join(" ")
+                )
+            }
+        }
     }
 
     fn resolved(&self) -> &Resolved<C> {
@@ -263,7 +265,7 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
             return Err(error(format!(
                 "the teacher's checkpoint {} does not exist: {}",
                 resolved.dir.display(),
-                resolved.how_to_train
+                self.how_to_train()
             )));
         }
         let network = C::Network::<B>::try_init(&resolved.run.model, device)?;

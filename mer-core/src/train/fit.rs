@@ -13,8 +13,8 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -168,7 +168,7 @@ where
             frozen.attach(&mut batch, SplitName::Train, chunk, device);
             let output = network.forward(&batch, Some(&settings.losses));
             let step = step_loss(output, batch.labels, &weights, &settings.losses)?;
-            loss_sum += step.total.clone().into_scalar().elem::<f64>();
+            loss_sum += step.value;
             term_means.add(&step.terms);
             let grads = GradientsParams::from_grads(step.total.backward(), &network);
             network = optimizer.step(schedule.lr(progress.step), network, grads);

@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 
 use super::error::TrainError;
 use crate::architecture::Output;
 use crate::nn::loss::{CLASSIFICATION, Losses, classification_loss};
 
-/// A batch's total loss (for the backward pass) and each term's unweighted value.
+/// A batch's total loss (for the backward pass), its value, and each term's unweighted value.
 pub struct StepLoss<B: Backend> {
     pub total: Tensor<B, 1>,
+    pub value: f64,
     pub terms: Vec<(&'static str, f64)>,
 }
 
@@ -32,14 +33,21 @@ pub fn step_loss<B: Backend>(
     );
     let mut terms = vec![(CLASSIFICATION, classification)];
     terms.extend(output.terms);
+    if let Some((name, _)) = terms.iter().find(|(name, _)| losses.get(name).is_none()) {
+        return Err(TrainError::UnconfiguredTerm((*name).to_owned()));
+    }
+    // Every term's value leaves the device in one read: each read waits for the device.
+    let values: Vec<f32> = Tensor::cat(terms.iter().map(|(_, t)| t.clone()).collect(), 0)
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .expect("float loss terms");
     let mut total: Option<Tensor<B, 1>> = None;
-    let mut values = Vec::with_capacity(terms.len());
-    for (name, value) in terms {
-        if losses.get(name).is_none() {
-            return Err(TrainError::UnconfiguredTerm(name.to_owned()));
-        }
-        values.push((name, value.clone().into_scalar().elem::<f64>()));
-        let weighted = value.mul_scalar(losses.weight(name));
+    let mut value = 0.0;
+    for ((name, term), unweighted) in terms.iter().zip(&values) {
+        let weight = losses.weight(name);
+        value += weight * f64::from(*unweighted);
+        let weighted = term.clone().mul_scalar(weight);
         total = Some(match total {
             Some(sum) => sum + weighted,
             None => weighted,
@@ -47,7 +55,12 @@ pub fn step_loss<B: Backend>(
     }
     Ok(StepLoss {
         total: total.expect("the classification term is always there"),
-        terms: values,
+        value,
+        terms: terms
+            .iter()
+            .zip(values)
+            .map(|((name, _), v)| (*name, f64::from(v)))
+            .collect(),
     })
 }
 
@@ -102,6 +115,7 @@ mod tests {
         let step = step_loss(output, labels.clone(), &weights, &losses).unwrap();
         let ce = 2f32.ln();
         assert!((step.total.into_scalar() - (ce + 1.5)).abs() < 1e-5);
+        assert!((step.value - f64::from(ce + 1.5)).abs() < 1e-5);
         assert_eq!(step.terms[1], ("aux", 3.0));
         let other = Output::logits(logits).with_term("other", aux);
         assert!(matches!(

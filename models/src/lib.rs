@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod encode;
 pub mod export;
+pub mod mdn;
 pub mod multimodal;
 pub mod prep;
 pub mod report;
@@ -15,5 +16,6 @@ pub mod text_data;
 pub mod tools;
 pub mod unimodal;
 
+pub use mdn::{Mdn, MdnConfig};
 pub use multimodal::{Multimodal, MultimodalConfig};
 pub use unimodal::{Unimodal, UnimodalConfig};

@@ -1,4 +1,5 @@
-//! `multimodal`: text, audio and video encoders, late fusion by concatenation, a classifier head.
+//! `multimodal`: text, audio and video encoders, a fusion block the config chooses, a classifier
+//! head.
 
 use burn::module::Module;
 use burn::nn::Dropout;
@@ -11,10 +12,10 @@ use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
 use mer_core::input::Batch;
 use mer_core::nn::loss::Losses;
-use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, ConcatFusion, ConcatFusionConfig};
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Fusion, FusionConfig};
 
-/// Text, audio and video of an utterance, each encoded to one vector, concatenated, projected,
-/// and classified.
+/// Text, audio and video of an utterance, each encoded to one vector, fused by the block
+/// `[model.fusion] kind` selects (concatenation, TFN, LMF, attention-shift), and classified.
 #[derive(Module, Debug, Architecture)]
 #[architecture(name = "multimodal", check = Self::check_dropout)]
 pub struct Multimodal<B: Backend> {
@@ -27,9 +28,10 @@ pub struct Multimodal<B: Backend> {
     /// The frame encoder.
     #[encoder(modality = "V")]
     pub video: VideoEncoder<B>,
-    /// Concatenates the pooled text, audio and video states (in that order) and projects them.
+    /// Fuses the pooled text, audio and video states (in that order: attention-shift shifts the
+    /// text by the others).
     #[fusion(inputs = [text, audio, video])]
-    pub fusion: ConcatFusion<B>,
+    pub fusion: Fusion<B>,
     /// Emotion or sentiment logits.
     #[head]
     pub head: ClassifierHead<B>,

@@ -2,6 +2,7 @@
 
 use burn::module::Module;
 use burn::nn::Dropout;
+use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
@@ -19,7 +20,7 @@ pub struct Unimodal<B: Backend> {
     /// The utterance encoder.
     #[encoder(modality = "T")]
     pub text: TextEncoder<B>,
-    /// Maps the pooled utterance state to the head's width.
+    /// Maps the pooled utterance state to the head's width (followed by GELU).
     #[fusion]
     pub projector: Projector<B>,
     /// Emotion or sentiment logits.
@@ -40,7 +41,7 @@ impl<B: Backend> Unimodal<B> {
     /// Pooled utterance states [N, H] → logits [N, classes].
     pub fn classify(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
         let pooled = Dropout { prob: self.dropout }.forward(pooled);
-        self.head.forward(self.projector.forward(pooled))
+        self.head.forward(gelu(self.projector.forward(pooled)))
     }
 
     /// `tokens` [N, T] ids and `attention_mask` [N, T] (1 token, 0 padding) → logits [N, classes].

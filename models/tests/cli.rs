@@ -7,6 +7,8 @@ use serde_json::Value as Json;
 
 const UNIMODAL: &str = env!("CARGO_BIN_EXE_unimodal");
 const MER: &str = env!("CARGO_BIN_EXE_mer");
+const MDN: &str = env!("CARGO_BIN_EXE_mdn");
+const MULTIMODAL: &str = env!("CARGO_BIN_EXE_multimodal");
 
 fn run(bin: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(bin)
@@ -222,11 +224,9 @@ fn mer_needs_the_architecture_key() {
     std::fs::write(tmp.path().join("a.toml"), "[model.head]\nnum_classes = 7\n").unwrap();
     let out = run(MER, &["plan", "a.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains(
-            "a.toml:1:1: architecture: missing required key (one of: multimodal, unimodal)"
-        )
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "a.toml:1:1: architecture: missing required key (one of: mdn, multimodal, unimodal)"
+    ));
     std::fs::write(tmp.path().join("b.toml"), "architecture = \"fusion\"\n").unwrap();
     let out = run(MER, &["plan", "b.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
@@ -508,4 +508,82 @@ fn cache_ls_verify_and_prune() {
 
 fn unimodal_demo() -> String {
     std::fs::read_to_string(workspace().join("experiments/unimodal/demo.toml")).unwrap()
+}
+
+#[test]
+fn mdn_plan_shows_its_label_and_the_fusion_parts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(MDN, &["plan"], tmp.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("summary         1xE--A+T+V"), "{stdout}");
+    assert!(stdout.contains("--disentangle/1xE--A+T+V/"), "{stdout}");
+    for part in [
+        ".private",
+        ".shared",
+        ".cross",
+        ".reconstruction",
+        ".combine",
+    ] {
+        assert!(
+            stdout.contains(&format!("  {part} ")),
+            "{part} missing:\n{stdout}"
+        );
+    }
+    // The expert count is the head's and the label's.
+    let experts = run(MDN, &["plan", "--set", "model.experts=4"], tmp.path());
+    let stdout = String::from_utf8_lossy(&experts.stdout);
+    assert!(stdout.contains("summary         4xE--A+T+V"), "{stdout}");
+    // Heads that do not divide the width they read are refused, naming the key.
+    let bad = run(
+        MDN,
+        &["plan", "--set", "model.fusion.combine_heads=5"],
+        tmp.path(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("model.fusion.combine_heads"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn multimodal_fusion_block_is_chosen_by_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hashes = Vec::new();
+    for kind in ["concat", "tfn", "lmf", "attention-shift"] {
+        let kind_set = format!("model.fusion.kind=\"{kind}\"");
+        let out = run(MULTIMODAL, &["plan", "--set", &kind_set], tmp.path());
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let hash = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("hash"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        hashes.push(hash);
+    }
+    hashes.dedup();
+    assert_eq!(hashes.len(), 4, "each block its own identity: {hashes:?}");
+    let bad = run(
+        MULTIMODAL,
+        &["plan", "--set", "model.fusion.rank=4"],
+        tmp.path(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("model.fusion.rank: is set, but kind \"concat\" does not use it"),
+        "{stderr}"
+    );
 }

@@ -174,15 +174,15 @@ fn run_settings_change_the_folder_not_the_hash() {
     );
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/39fa10db--42"
+        "training/demo--E/trainable--8/1xE--T/26ee9f66--42"
     );
     assert_eq!(
         seeded.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/39fa10db--7"
+        "training/demo--E/trainable--8/1xE--T/26ee9f66--7"
     );
     assert_eq!(
         batched.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--2--focal/1xE--T/39fa10db--42"
+        "training/demo--E/trainable--2--focal/1xE--T/26ee9f66--42"
     );
     let frozen = run(
         DEMO_CONFIG,

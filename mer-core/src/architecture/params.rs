@@ -21,9 +21,13 @@ pub struct ParamRow {
     pub module: String,
     pub params: usize,
     pub trainable: usize,
+    /// For a row that breaks a part down: the part's name (`fusion` for `fusion.private`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
 }
 
-/// A parameter table like torchinfo's: one row per sub-module, then totals.
+/// A parameter table like torchinfo's: one row per part, then totals. A fusion is broken down
+/// by its sub-modules (MDN's private, shared, cross and reconstruction parts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamTable {
     pub rows: Vec<ParamRow>,
@@ -38,20 +42,37 @@ impl ParamTable {
         struct Rows(Vec<ParamRow>);
         impl<B: Backend> PartVisitor<B> for Rows {
             fn part<M: Module<B>>(&mut self, name: &'static str, role: Role, module: &M) {
-                let (params, trainable) = count(module);
+                let (params, trainable, children) = count_by_child(module);
                 self.0.push(ParamRow {
                     name: name.to_owned(),
                     role: role.to_string(),
                     module: short_type_name::<M>(),
                     params,
                     trainable,
+                    within: None,
                 });
+                if role == Role::Fusion && children.len() > 1 {
+                    self.0
+                        .extend(
+                            children
+                                .into_iter()
+                                .map(|(child, params, trainable)| ParamRow {
+                                    name: format!("{name}.{child}"),
+                                    role: String::new(),
+                                    module: String::new(),
+                                    params,
+                                    trainable,
+                                    within: Some(name.to_owned()),
+                                }),
+                        );
+                }
             }
         }
         let mut rows = Rows(Vec::new());
         network.visit_parts(&mut rows);
-        let total = rows.0.iter().map(|r| r.params).sum();
-        let trainable = rows.0.iter().map(|r| r.trainable).sum();
+        let parts = || rows.0.iter().filter(|r| r.within.is_none());
+        let total = parts().map(|r| r.params).sum();
+        let trainable = parts().map(|r| r.trainable).sum();
         ParamTable {
             rows: rows.0,
             total,
@@ -65,9 +86,18 @@ impl ParamTable {
 /// LoRA adapter's settings (its scale and dropout), and the stand-ins of layers without one, are
 /// not weights and are not counted.
 pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
+    let (total, trainable, _) = count_by_child(module);
+    (total, trainable)
+}
+
+/// [`count`], and the same counts per direct sub-module with parameters, in field order.
+fn count_by_child<B: Backend, M: Module<B>>(
+    module: &M,
+) -> (usize, usize, Vec<(String, usize, usize)>) {
     struct Counter {
         total: usize,
         trainable: usize,
+        children: Vec<(String, usize, usize)>,
         path: Vec<String>,
         /// Whether the adapter being visited is injected (its settings come first).
         adapter: bool,
@@ -89,26 +119,41 @@ pub fn count<B: Backend, M: Module<B>>(module: &M) -> (usize, usize) {
                 _ => {}
             }
             let n = param.lazy_shape().num_elements();
-            self.total += n;
-            if param.val().is_require_grad() {
-                self.trainable += n;
-            }
+            let trainable = if param.val().is_require_grad() { n } else { 0 };
+            self.add(n, trainable);
         }
         fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
-            self.total += param.lazy_shape().num_elements();
+            self.add(param.lazy_shape().num_elements(), 0);
         }
         fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
-            self.total += param.lazy_shape().num_elements();
+            self.add(param.lazy_shape().num_elements(), 0);
+        }
+    }
+    impl Counter {
+        fn add(&mut self, n: usize, trainable: usize) {
+            self.total += n;
+            self.trainable += trainable;
+            let Some(child) = self.path.first() else {
+                return;
+            };
+            match self.children.iter_mut().find(|(name, _, _)| name == child) {
+                Some((_, total, t)) => {
+                    *total += n;
+                    *t += trainable;
+                }
+                None => self.children.push((child.clone(), n, trainable)),
+            }
         }
     }
     let mut counter = Counter {
         total: 0,
         trainable: 0,
+        children: Vec::new(),
         path: Vec::new(),
         adapter: false,
     };
     module.visit(&mut counter);
-    (counter.total, counter.trainable)
+    (counter.total, counter.trainable, counter.children)
 }
 
 /// `mer_core::nn::text::TextEncoder<burn_autodiff::Autodiff<...>>` → `TextEncoder`.
@@ -126,7 +171,10 @@ impl fmt::Display for ParamTable {
             .iter()
             .map(|r| {
                 [
-                    r.name.clone(),
+                    match &r.within {
+                        Some(part) => format!("  {}", &r.name[part.len()..]),
+                        None => r.name.clone(),
+                    },
                     r.role.clone(),
                     r.module.clone(),
                     thousands(r.params),

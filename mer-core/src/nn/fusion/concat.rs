@@ -1,4 +1,4 @@
-//! Late fusion: pooled vectors of several encoders, concatenated and projected.
+//! Concatenation: the pooled vectors side by side, projected.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -44,7 +44,8 @@ impl ConcatFusionConfig {
 }
 
 impl<B: Backend> ConcatFusion<B> {
-    /// `inputs` [N, inputs[i]] each → [N, output].
+    /// # Shapes
+    /// `inputs[m]` [N, inputs[m]] → [N, output].
     pub fn forward(&self, inputs: Vec<Tensor<B, 2>>) -> Tensor<B, 2> {
         gelu(self.linear.forward(Tensor::cat(inputs, 1)))
     }

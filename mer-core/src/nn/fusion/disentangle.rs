@@ -1,0 +1,436 @@
+//! Disentanglement fusion, the seed's MDN core: each modality split into a private part (what
+//! only it says) and a shared part (what the others can predict), mixed by noise routers and
+//! combined by cross-attention. Seed: `DisentanglementFusion` in
+//! emotion-recognition-lab/emotion-recognition, `src/recognize/module/fusion.py`.
+//!
+//! One shared projector reads every modality, and each modality's cross projector reads the
+//! others, so inputs narrower than the widest are zero-padded to it (the seed required equal
+//! widths).
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use super::missing::{ModalityGate, ModalityGateConfig};
+use crate::config::schema::{Problem, at_least_one, below_one, divides_hidden};
+use crate::config::wiring::{Wiring, derive_widths};
+use crate::nn::attention::{
+    AttentionProjector, AttentionProjectorConfig, CrossAttention, CrossAttentionConfig,
+};
+use crate::nn::loss::reconstruction::smooth_l1;
+use crate::nn::projector::{Projector, ProjectorConfig};
+use crate::nn::router::{NoiseRouter, NoiseRouterConfig};
+
+/// The loss term disentanglement fusion adds: (feature + reconstruction) / 2, weighted by α
+/// (`[training.losses.disentangle] weight`; the seed's 1.0 on MELD, 2.0 on IEMOCAP).
+pub const DISENTANGLE: &str = "disentangle";
+
+/// How the shared and private parts are combined.
+#[crate::config]
+pub enum Combine {
+    /// Each part attends to the other (8 heads), with layer norm and dropout; concatenated.
+    CrossAttention,
+    /// Concatenated, then a projector of depth 4.
+    Concat,
+}
+
+/// For M modalities of widths d_m: a private part (per modality an attention projector to
+/// `private`, mixed by a noise router), a shared part (one attention projector to
+/// `shared`·(M − 1) for every modality, mixed by a noise router) and per-modality cross
+/// projectors whose outputs train the shared part; output width `shared`·(M − 1) + `private`.
+#[crate::config(check = Self::check_values, loss_terms = Self::terms)]
+pub struct DisentangleFusionConfig {
+    /// Width of each input, in the order the architecture passes them (the router reads them
+    /// concatenated in this order; the seed sorted modalities by name).
+    #[config(derived = "the output widths of the encoders it fuses")]
+    pub inputs: Vec<usize>,
+    /// Width of the private part.
+    #[config(default = 256)]
+    pub private: usize,
+    /// Width of a cross projection; the shared part has this times (M − 1).
+    #[config(default = 128)]
+    pub shared: usize,
+    /// Attention heads of every attention projector; the seed's 4 (private), 4M (shared) and
+    /// 4(M − 1) (cross) when left out. Each must divide the width it reads.
+    pub heads: Option<usize>,
+    /// How the two parts are combined.
+    #[config(default = Combine::CrossAttention)]
+    pub combine: Combine,
+    /// Attention heads of the cross-attention combiner.
+    #[config(default = 8)]
+    pub combine_heads: usize,
+    /// Dropout inside every block.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Probability that a modality of a sample is replaced by its learned placeholder in
+    /// training.
+    #[config(default = 0.0)]
+    pub modality_dropout: f64,
+}
+
+impl DisentangleFusionConfig {
+    fn terms(&self) -> Vec<&'static str> {
+        vec![DISENTANGLE]
+    }
+
+    fn modalities(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn widest(&self) -> usize {
+        self.inputs.iter().copied().max().unwrap_or(0)
+    }
+
+    fn shared_width(&self) -> usize {
+        self.shared * self.modalities().saturating_sub(1)
+    }
+
+    fn private_projector(&self, input: usize) -> AttentionProjectorConfig {
+        self.attention(input, self.private, self.heads.unwrap_or(4), 2)
+    }
+
+    fn shared_projector(&self) -> AttentionProjectorConfig {
+        let m = self.modalities();
+        self.attention(
+            self.widest(),
+            self.shared_width(),
+            self.heads.unwrap_or(4 * m),
+            2 * m,
+        )
+    }
+
+    fn cross_projector(&self) -> AttentionProjectorConfig {
+        let m = self.modalities();
+        let depth = 1 << m.saturating_sub(1).min(8);
+        self.attention(
+            self.widest(),
+            self.shared,
+            self.heads.unwrap_or(4 * (m - 1)),
+            depth,
+        )
+    }
+
+    fn attention(
+        &self,
+        input: usize,
+        output: usize,
+        heads: usize,
+        depth: usize,
+    ) -> AttentionProjectorConfig {
+        AttentionProjectorConfig {
+            input,
+            output,
+            heads,
+            depth,
+            dropout: self.dropout,
+        }
+    }
+
+    fn check_values(&self) -> Result<(), Problem> {
+        if self.modalities() < 2 {
+            return Err(Problem::new("inputs", "needs at least two modalities"));
+        }
+        at_least_one(&[("private", self.private), ("shared", self.shared)])?;
+        below_one("dropout", self.dropout)?;
+        below_one("modality_dropout", self.modality_dropout)?;
+        let key = if self.heads.is_some() {
+            "heads"
+        } else {
+            "inputs"
+        };
+        for &w in &self.inputs {
+            divides_hidden(key, self.private_projector(w).heads, w)?;
+        }
+        divides_hidden(key, self.shared_projector().heads, self.widest())?;
+        divides_hidden(key, self.cross_projector().heads, self.widest())?;
+        if self.combine == Combine::CrossAttention {
+            divides_hidden("combine_heads", self.combine_heads, self.private)?;
+            divides_hidden("combine_heads", self.combine_heads, self.shared_width())?;
+        }
+        Ok(())
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> DisentangleFusion<B> {
+        let m = self.modalities();
+        let router = || {
+            NoiseRouterConfig {
+                input: self.inputs.iter().sum(),
+                experts: m,
+            }
+            .init(device)
+        };
+        let out = self.shared_width() + self.private;
+        let cross_attention = |query, context| CrossAttentionConfig {
+            query,
+            context,
+            heads: self.combine_heads,
+            dropout: self.dropout,
+        };
+        DisentangleFusion {
+            gate: ModalityGateConfig {
+                inputs: self.inputs.clone(),
+                dropout: self.modality_dropout,
+            }
+            .init(device),
+            private: PrivatePart {
+                projectors: self
+                    .inputs
+                    .iter()
+                    .map(|&w| self.private_projector(w).init(device))
+                    .collect(),
+                router: router(),
+            },
+            shared: SharedPart {
+                projector: self.shared_projector().init(device),
+                router: router(),
+            },
+            cross: (0..m)
+                .map(|_| self.cross_projector().init(device))
+                .collect(),
+            reconstruction: self
+                .inputs
+                .iter()
+                .map(|&w| {
+                    ProjectorConfig {
+                        input: self.shared_width(),
+                        output: w,
+                        depth: 4,
+                        dropout: self.dropout,
+                    }
+                    .init(device)
+                })
+                .collect(),
+            combine: match self.combine {
+                Combine::CrossAttention => Combiner::CrossAttention(CrossAttentionPair {
+                    shared: cross_attention(self.shared_width(), self.private).init(device),
+                    private: cross_attention(self.private, self.shared_width()).init(device),
+                }),
+                Combine::Concat => Combiner::Concat(
+                    ProjectorConfig {
+                        input: out,
+                        output: out,
+                        depth: 4,
+                        dropout: self.dropout,
+                    }
+                    .init(device),
+                ),
+            },
+            widest: self.widest(),
+        }
+    }
+}
+
+impl Wiring for DisentangleFusionConfig {
+    fn output_width(&self) -> Result<usize, Problem> {
+        Ok(self.shared_width() + self.private)
+    }
+
+    fn connect_inputs(&mut self, widths: &[usize], from: &str) -> Result<(), Problem> {
+        derive_widths(&mut self.inputs, widths, "inputs", from)
+    }
+}
+
+/// What only each modality says: per modality an attention projector, mixed by a router.
+#[derive(Module, Debug)]
+pub struct PrivatePart<B: Backend> {
+    projectors: Vec<AttentionProjector<B>>,
+    router: NoiseRouter<B>,
+}
+
+/// What every modality says: one attention projector for all, mixed by a router.
+#[derive(Module, Debug)]
+pub struct SharedPart<B: Backend> {
+    projector: AttentionProjector<B>,
+    router: NoiseRouter<B>,
+}
+
+/// The shared part attends to the private part and the private part to the shared one.
+#[derive(Module, Debug)]
+pub struct CrossAttentionPair<B: Backend> {
+    shared: CrossAttention<B>,
+    private: CrossAttention<B>,
+}
+
+// One per network, built once: the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Combiner<B: Backend> {
+    CrossAttention(CrossAttentionPair<B>),
+    Concat(Projector<B>),
+}
+
+#[derive(Module, Debug)]
+pub struct DisentangleFusion<B: Backend> {
+    gate: ModalityGate<B>,
+    private: PrivatePart<B>,
+    shared: SharedPart<B>,
+    /// Per modality m: reads each other modality, predicts what the shared part makes of m.
+    cross: Vec<AttentionProjector<B>>,
+    /// Per modality m: m's input back from its cross features.
+    reconstruction: Vec<Projector<B>>,
+    combine: Combiner<B>,
+    widest: usize,
+}
+
+/// Σ_m w[:, m] · parts[m].
+///
+/// # Shapes
+/// `weights` [N, M], `parts[m]` [N, D] → [N, D].
+fn mix<B: Backend>(weights: Tensor<B, 2>, parts: Vec<Tensor<B, 2>>) -> Tensor<B, 2> {
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(m, part)| part * weights.clone().narrow(1, m, 1))
+        .reduce(|a, b| a + b)
+        .expect("at least one part")
+}
+
+impl<B: Backend> DisentangleFusion<B> {
+    fn padded(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let [n, w] = x.dims();
+        if w == self.widest {
+            return x;
+        }
+        let zeros = Tensor::zeros([n, self.widest - w], &x.device());
+        Tensor::cat(vec![x, zeros], 1)
+    }
+
+    /// The fused vector and, when `with_loss`, the disentanglement term (feature +
+    /// reconstruction) / 2, unweighted.
+    ///
+    /// # Shapes
+    /// `inputs[m]` [N, inputs[m]] → ([N, shared·(M − 1) + private], [1]).
+    pub fn forward(
+        &self,
+        inputs: Vec<Tensor<B, 2>>,
+        with_loss: bool,
+    ) -> (Tensor<B, 2>, Option<Tensor<B, 1>>) {
+        let inputs = self.gate.forward(inputs, None);
+        let routed = Tensor::cat(inputs.clone(), 1).detach();
+
+        let private_parts = self
+            .private
+            .projectors
+            .iter()
+            .zip(&inputs)
+            .map(|(p, x)| p.forward(x.clone()))
+            .collect();
+        let private = mix(self.private.router.forward(routed.clone()), private_parts);
+
+        let shared_parts: Vec<Tensor<B, 2>> = inputs
+            .iter()
+            .map(|x| self.shared.projector.forward(self.padded(x.clone())))
+            .collect();
+        let shared = mix(self.shared.router.forward(routed), shared_parts.clone());
+
+        let fused = match &self.combine {
+            Combiner::CrossAttention(pair) => {
+                let ([n, s], [_, p]) = (shared.dims(), private.dims());
+                let (s3, p3) = (shared.reshape([n, 1, s]), private.reshape([n, 1, p]));
+                let s_out = pair.shared.forward(s3.clone(), p3.clone()).reshape([n, s]);
+                let p_out = pair.private.forward(p3, s3).reshape([n, p]);
+                Tensor::cat(vec![s_out, p_out], 1)
+            }
+            Combiner::Concat(projector) => projector.forward(Tensor::cat(vec![shared, private], 1)),
+        };
+        let loss = with_loss.then(|| self.loss(&inputs, shared_parts));
+        (fused, loss)
+    }
+
+    /// feature = Σ_m smoothL1(shared_m, sg(cross_m)); reconstruction = Σ_m
+    /// smoothL1(rec_m(cross_m), sg(x_m)), where cross_m concatenates m's cross projector over
+    /// every other modality.
+    fn loss(&self, inputs: &[Tensor<B, 2>], shared_parts: Vec<Tensor<B, 2>>) -> Tensor<B, 1> {
+        let mut total = Tensor::zeros([1], &inputs[0].device());
+        for (m, shared_m) in shared_parts.into_iter().enumerate() {
+            let others = inputs
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != m)
+                .map(|(_, x)| self.cross[m].forward(self.padded(x.clone())))
+                .collect();
+            let cross = Tensor::cat(others, 1);
+            let feature = smooth_l1(shared_m, cross.clone().detach());
+            let reconstruction = smooth_l1(
+                self.reconstruction[m].forward(cross),
+                inputs[m].clone().detach(),
+            );
+            total = total + feature + reconstruction;
+        }
+        total.div_scalar(2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::optim::GradientsParams;
+    use burn::tensor::Distribution;
+
+    type B = NdArray<f32>;
+
+    fn config(combine: Combine) -> DisentangleFusionConfig {
+        DisentangleFusionConfig {
+            inputs: vec![16, 8, 8],
+            private: 16,
+            shared: 8,
+            heads: Some(4),
+            combine,
+            combine_heads: 4,
+            dropout: 0.0,
+            modality_dropout: 0.0,
+        }
+    }
+
+    #[test]
+    fn output_width_and_the_term_for_both_combiners() {
+        let device = Default::default();
+        for combine in [Combine::CrossAttention, Combine::Concat] {
+            let config = config(combine);
+            assert_eq!(config.output_width().unwrap(), 8 * 2 + 16);
+            let fusion: DisentangleFusion<B> = config.init(&device);
+            let x = |w| Tensor::<B, 2>::random([5, w], Distribution::Normal(0.0, 1.0), &device);
+            let (out, loss) = fusion.forward(vec![x(16), x(8), x(8)], true);
+            assert_eq!(out.dims(), [5, 32]);
+            assert!(loss.unwrap().into_scalar() > 0.0);
+            let (_, none) = fusion.forward(vec![x(16), x(8), x(8)], false);
+            assert!(none.is_none());
+        }
+    }
+
+    #[test]
+    fn the_term_trains_shared_cross_and_reconstruction_but_not_the_private_part() {
+        let device = Default::default();
+        let fusion: DisentangleFusion<Autodiff<B>> = config(Combine::CrossAttention).init(&device);
+        let x = |w| {
+            Tensor::<Autodiff<B>, 2>::random([4, w], Distribution::Normal(0.0, 1.0), &device)
+                .require_grad()
+        };
+        let inputs = vec![x(16), x(8), x(8)];
+        let (_, loss) = fusion.forward(inputs.clone(), true);
+        let mut grads = loss.unwrap().backward();
+        let shared = GradientsParams::from_module(&mut grads, &fusion.shared.projector).len();
+        let cross = GradientsParams::from_module(&mut grads, &fusion.cross).len();
+        let reconstruction = GradientsParams::from_module(&mut grads, &fusion.reconstruction).len();
+        let private = GradientsParams::from_module(&mut grads, &fusion.private).len();
+        assert!(
+            shared > 0 && cross > 0 && reconstruction > 0,
+            "{shared} {cross} {reconstruction}"
+        );
+        assert_eq!(private, 0);
+        // The encoders' outputs are detached targets, but they feed the projectors.
+        assert!(inputs[0].grad(&grads).is_some());
+    }
+
+    #[test]
+    fn heads_that_do_not_divide_a_width_are_refused() {
+        use crate::config::schema::ConfigValue;
+        let mut c = config(Combine::CrossAttention);
+        c.heads = None;
+        // The seed's 4M = 12 shared heads do not divide 16.
+        assert_eq!(c.check().unwrap_err().key, "inputs");
+        c.heads = Some(3);
+        assert_eq!(c.check().unwrap_err().key, "heads");
+    }
+}

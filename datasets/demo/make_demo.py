@@ -4,7 +4,8 @@
     python3 datasets/demo/make_demo.py
 
 Deterministic (fixed seed): running it again rewrites the same files. Nothing here is MELD's
-text; the wording carries the emotion so a small model can learn it in a minute.
+text. The wording narrows the emotion to a pair; the voice and the video (make_media.py) tell
+the pair apart, each unreliably, so text alone falls well short of the modalities together.
 """
 
 import csv
@@ -17,46 +18,35 @@ HERE = Path(__file__).resolve().parent
 
 SPEAKERS = ["Mara", "Theo", "Jun", "Priya", "Sol", "Ines"]
 THINGS = [
-    "the apartment", "the coffee shop", "the wedding", "the job interview", "my sister",
-    "the museum trip", "the couch", "the audition", "the neighbours", "the old photos",
-    "the concert", "the cat", "the exam", "the road trip", "the birthday party", "the garden",
+    "the flat", "the cafe", "the wedding", "the job", "my sister", "the trip", "the couch",
+    "the audition", "the neighbours", "the photos", "the concert", "the cat", "the exam",
+    "the car", "the party", "the garden",
 ]
+# The words say how an utterance feels only up to a pair of emotions: each template is shared
+# by the two emotions of its group. Which of the two it is, the voice says (make_media.py:
+# joy, anger and fear are spoken fast and high, surprise, disgust and sadness slow and low) and
+# sometimes the video; so the label lies in how the modalities combine.
+GROUPS = {
+    "neutral": ["neutral"],
+    "excited": ["joy", "surprise"],
+    "hostile": ["anger", "disgust"],
+    "distressed": ["fear", "sadness"],
+}
+# Short, so that twice MELD-demo's utterances fit the media budget.
 TEMPLATES = {
     "neutral": [
-        "The keys for {x} are on the table.", "I will call you about {x} later.",
-        "We need to sort out {x} by Tuesday.", "Did you take the bags to {x}?",
-        "Okay, {x} starts at noon.", "Let me check the times for {x}.",
-        "I think {x} is on the second floor.", "Can you pass me the list for {x}?",
+        "Keys for {x}.", "Call me about {x}.", "Sort out {x}.", "Bags for {x}?",
+        "Okay, {x} at noon.", "Times for {x}?", "{x} is upstairs.", "The list for {x}.",
     ],
-    "joy": [
-        "I am so happy about {x}!", "This is wonderful, {x} worked out!",
-        "Yes! I love {x}!", "Best news ever, {x} is perfect!", "I'm thrilled about {x}, thank you!",
-    ],
-    "sadness": [
-        "I miss {x} so much.", "I feel so sad about {x}.", "It hurts that {x} is over.",
-        "I can't stop crying about {x}.", "Since {x} I just feel lonely.",
-    ],
-    "anger": [
-        "Stop it, you ruined {x} and I'm furious!", "How dare you lie about {x}!",
-        "I am so angry about {x}!", "This is outrageous, {x} again!", "Get out, you wrecked {x}!",
-    ],
-    "fear": [
-        "I'm scared of {x}.", "What if {x} goes wrong? I'm terrified.",
-        "Please, I'm afraid of {x}.", "Honestly {x} frightens me.", "I'm so nervous about {x}.",
-    ],
-    "disgust": [
-        "Ew, {x} is disgusting.", "That's gross, {x} smells awful.",
-        "Yuck, get {x} away from me.", "Honestly {x} is revolting.", "I feel sick thinking about {x}.",
-    ],
-    "surprise": [
-        "Wait, {x}? Really?", "No way, {x}?!", "Wow, I did not expect {x}!",
-        "What? {x} is happening now?", "Seriously? {x}?",
-    ],
+    "excited": ["Oh, {x}!", "Wow, {x}!", "Really, {x}?!", "Look, {x}!", "No way, {x}!"],
+    "hostile": ["Not {x} again.", "Ugh, {x}!", "Enough of {x}!", "Stop, {x}!", "Take {x} away."],
+    "distressed": ["Please, not {x}.", "Oh no, {x}.", "What about {x}?", "I can't, {x}.", "Why {x}?"],
 }
+GROUP_OF = {emotion: group for group, emotions in GROUPS.items() for emotion in emotions}
 # Roughly MELD's balance: neutral first, then joy and surprise, fear and disgust rarest.
 WEIGHTS = {"neutral": 40, "joy": 17, "surprise": 12, "anger": 11, "sadness": 9, "fear": 5, "disgust": 6}
 NEGATIVE = {"sadness", "anger", "fear", "disgust"}
-SPLITS = {"train": 44, "dev": 12, "test": 14}
+SPLITS = {"train": 88, "dev": 16, "test": 20}
 HEADER = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
           "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
@@ -85,7 +75,7 @@ def write_split(split, dialogues, rng):
         clock = rng.randrange(0, 3000)
         for utterance in range(rng.randrange(4, 9)):
             emotion = rng.choices(emotions, weights)[0]
-            text = rng.choice(TEMPLATES[emotion]).format(x=rng.choice(THINGS))
+            text = rng.choice(TEMPLATES[GROUP_OF[emotion]]).format(x=rng.choice(THINGS))
             text = text[0].upper() + text[1:]
             rows.append([len(rows) + 1, text, rng.choice(cast), emotion, sentiment(emotion, rng),
                          dialogue, utterance, 1, dialogue + 1, timestamp(clock), timestamp(clock + 3)])

@@ -3,20 +3,24 @@
 
     python3 datasets/demo/make_media.py     # needs espeak-ng and ffmpeg (with libx264)
 
-For every row of `{train,dev,test}_sent_emo.csv`:
-- `audios/{split}/dia{D}_utt{U}.flac`: the utterance spoken by espeak-ng, one voice per speaker,
-  speed and pitch by emotion (joy fast and high, sadness slow and low, ...), so the audio alone
-  carries some of the label. Stored at 8 kHz and low amplitude to fit the demo's 5 MB budget:
-  loading resamples to 16 kHz and normalises each utterance, so neither changes what a model sees
-  beyond the lost bandwidth.
+For every row of `{train,dev,test}_sent_emo.csv` (whose words narrow the emotion to a pair:
+make_demo.py):
+- `audios/{split}/dia{D}_utt{U}.flac`: the utterance spoken by espeak-ng, one voice per speaker.
+  The voice tells the pair apart: joy, anger and fear fast and high, surprise, disgust and
+  sadness slow and low, neutral in between, each with some jitter; for a quarter of the
+  emotional utterances the voice says the opposite (a speaker who hides it). Stored at 8 kHz and
+  low amplitude to fit the demo's 5 MB budget: loading resamples to 16 kHz and normalises each
+  utterance, so neither changes what a model sees beyond the lost bandwidth.
 - `videos/{split}/dia{D}_utt{U}.mp4`: H.264, 32x32, 10 fps, as long as the speech: a background
-  colour per speaker and a moving square whose colour and speed depend on the emotion.
+  colour per speaker and a moving square whose colour and speed name the emotion in 40% of the
+  clips, name a random emotion in 35%, and are absent (nothing to see) in 25%.
 
-Deterministic (single-threaded x264, bit-exact muxing, no metadata): rerunning rewrites the same
-bytes with the same espeak-ng and FFmpeg versions.
+Deterministic (single-threaded x264, bit-exact muxing, no metadata, a random generator seeded
+per clip): rerunning rewrites the same bytes with the same espeak-ng and FFmpeg versions.
 """
 
 import csv
+import random
 import subprocess
 import tempfile
 import wave
@@ -25,15 +29,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SPLITS = ["train", "dev", "test"]
 VOICES = ["en+m1", "en+f2", "en+m3", "en+f3", "en+m4", "en+f4"]
-# (words per minute, pitch 0-99, square colour, square speed in pixels per second)
-EMOTIONS = {
-    "neutral": (170, 50, "0x808080", 0),
-    "joy": (210, 80, "0xF0D020", 20),
-    "surprise": (200, 90, "0xF08020", 30),
-    "anger": (220, 30, "0xE02020", 40),
-    "sadness": (130, 25, "0x2040C0", 5),
-    "fear": (200, 70, "0x8020C0", 25),
-    "disgust": (150, 40, "0x30A030", 10),
+# The voice by arousal: (words per minute, pitch 0-99).
+VOICE_LEVELS = {"high": (230, 95), "low": (140, 5), "middle": (180, 50)}
+AROUSAL = {"joy": "high", "anger": "high", "fear": "high",
+           "surprise": "low", "disgust": "low", "sadness": "low", "neutral": "middle"}
+OPPOSITE = {"high": "low", "low": "high"}
+# (square colour, square speed in pixels per second)
+SQUARES = {
+    "neutral": ("0x808080", 0),
+    "joy": ("0xF0D020", 20),
+    "surprise": ("0xF08020", 30),
+    "anger": ("0xE02020", 40),
+    "sadness": ("0x2040C0", 5),
+    "fear": ("0x8020C0", 25),
+    "disgust": ("0x30A030", 10),
 }
 BACKGROUNDS = ["0x334455", "0x553344", "0x445533", "0x224466", "0x664422", "0x446622"]
 AUDIO_RATE = 8000
@@ -66,8 +75,17 @@ def run(args):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def speak(text, voice, emotion, wav):
-    speed, pitch, _, _ = EMOTIONS[emotion]
+def voice_level(emotion, rng):
+    level = AROUSAL[emotion]
+    if level in OPPOSITE and rng.random() < 0.25:
+        return OPPOSITE[level]
+    return level
+
+
+def speak(text, voice, level, rng, wav):
+    speed, pitch = VOICE_LEVELS[level]
+    speed += rng.randint(-15, 15)
+    pitch = min(99, max(0, pitch + rng.randint(-8, 8)))
     run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-g", "0", "-w", str(wav),
          text])
     with wave.open(str(wav)) as w:
@@ -83,10 +101,23 @@ def write_audio(wav, flac):
     strip_flac_padding(flac)
 
 
-def write_video(seconds, speaker, emotion, mp4):
-    _, _, colour, speed = EMOTIONS[emotion]
+def shown_emotion(emotion, rng):
+    """What the clip shows: the emotion, another one, or nothing."""
+    draw = rng.random()
+    if draw < 0.40:
+        return emotion
+    if draw < 0.75:
+        return rng.choice(sorted(SQUARES))
+    return None
+
+
+def write_video(seconds, speaker, shown, mp4):
     background = BACKGROUNDS[speaker % len(BACKGROUNDS)]
-    square = f"drawbox=x='4+mod(t*{speed}\\,{SIZE - 16})':y=10:w=12:h=12:color={colour}:t=fill"
+    if shown is None:
+        square = "null"
+    else:
+        colour, speed = SQUARES[shown]
+        square = f"drawbox=x='4+mod(t*{speed}\\,{SIZE - 16})':y=10:w=12:h=12:color={colour}:t=fill"
     run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi",
          "-i", f"color=c={background}:s={SIZE}x{SIZE}:d={seconds:.2f}:r={FPS}",
          "-vf", square, "-c:v", "libx264", "-preset", "veryslow", "-crf", "32", "-threads", "1",
@@ -110,9 +141,12 @@ def main():
                 clip = f"dia{row['Dialogue_ID']}_utt{row['Utterance_ID']}"
                 speaker = speakers.setdefault(row["Speaker"], len(speakers))
                 emotion = row["Emotion"]
-                seconds = speak(row["Utterance"], VOICES[speaker % len(VOICES)], emotion, wav)
+                rng = random.Random(f"{split}/{clip}")
+                level = voice_level(emotion, rng)
+                voice = VOICES[speaker % len(VOICES)]
+                seconds = speak(row["Utterance"], voice, level, rng, wav)
                 write_audio(wav, audios / f"{clip}.flac")
-                write_video(seconds, speaker, emotion, videos / f"{clip}.mp4")
+                write_video(seconds, speaker, shown_emotion(emotion, rng), videos / f"{clip}.mp4")
                 total += (audios / f"{clip}.flac").stat().st_size
                 total += (videos / f"{clip}.mp4").stat().st_size
             print(f"{split}: {len(rows)} clips")

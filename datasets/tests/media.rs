@@ -404,6 +404,6 @@ fn every_demo_utterance_has_speech_and_video_within_the_size_budget() {
             clips += 1;
         }
     }
-    assert_eq!(clips, 436);
+    assert_eq!(clips, 758);
     assert!(bytes <= 5_000_000, "demo media are {bytes} bytes");
 }

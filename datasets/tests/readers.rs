@@ -32,11 +32,11 @@ fn the_demo_dataset_reads_with_both_label_kinds() {
         Split::Train,
     )
     .unwrap();
-    assert_eq!(emotions.len(), 266);
-    assert_eq!(emotions.dialogues.len(), 44);
+    assert_eq!(emotions.len(), 540);
+    assert_eq!(emotions.dialogues.len(), 88);
     assert_eq!(emotions.labels.len(), 7);
     let counts = emotions.class_counts();
-    assert_eq!(counts.iter().sum::<usize>(), 266);
+    assert_eq!(counts.iter().sum::<usize>(), 540);
     assert_eq!(
         counts[0],
         *counts.iter().max().unwrap(),

@@ -89,9 +89,9 @@ fn same_seed_same_metrics_and_a_killed_run_resumes_to_the_same_end() {
         "mer train and unimodal train agree"
     );
 
-    // 266 demo train utterances in batches of 8: 34 steps an epoch. Die 5 steps into epoch 2.
+    // 540 demo train utterances in batches of 8: 68 steps an epoch. Die 5 steps into epoch 2.
     let killed_root = tmp.path().join("killed");
-    let killed = train(&killed_root, &[], &[("MER_ABORT_AFTER_STEPS", "39")]);
+    let killed = train(&killed_root, &[], &[("MER_ABORT_AFTER_STEPS", "73")]);
     assert!(!killed.status.success(), "the run was meant to die");
     let dir = killed_root.join(a.strip_prefix(tmp.path().join("a")).unwrap());
     let partial = metrics(&dir);

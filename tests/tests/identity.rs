@@ -41,7 +41,7 @@ intermediate = 128
 heads = 4
 layers = 2
 hidden = 64
-vocab_size = 144
+vocab_size = 64
 family = "roberta"
 type_vocab_size = 1  # the default
 layer_norm_eps = 1e-5
@@ -57,7 +57,7 @@ dropout = 0.1
 seed = 42
 "#;
     assert_eq!(run(permuted, &[]).identity(), demo);
-    let minimal = "architecture = \"unimodal\"\n[model.text.shape]\nvocab_size = 144\n[model.head]\nnum_classes = 7\n";
+    let minimal = "architecture = \"unimodal\"\n[model.text.shape]\nvocab_size = 64\n[model.head]\nnum_classes = 7\n";
     let minimal = run(
         minimal,
         &[
@@ -174,15 +174,15 @@ fn run_settings_change_the_folder_not_the_hash() {
     );
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/26ee9f66--42"
+        "training/demo--E/trainable--8/1xE--T/2dd1beb3--42"
     );
     assert_eq!(
         seeded.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/26ee9f66--7"
+        "training/demo--E/trainable--8/1xE--T/2dd1beb3--7"
     );
     assert_eq!(
         batched.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--2--focal/1xE--T/26ee9f66--42"
+        "training/demo--E/trainable--2--focal/1xE--T/2dd1beb3--42"
     );
     let frozen = run(
         DEMO_CONFIG,

@@ -6,7 +6,7 @@
 //! config = ["experiments/unimodal/demo.toml"]   # the teacher run's config files, merged
 //! set = ["training.epochs=2"]                    # and overrides, as `mer train` takes them
 //! seed = 7                                       # its training.seed, if not the config's
-//! # or: checkpoint = "checkpoints/training/…/26ee9f66--42"
+//! # or: checkpoint = "checkpoints/training/…/2dd1beb3--42"
 //! ```
 //!
 //! Resolving it reads the teacher's config and names its checkpoint (`id`, derived): that name,

@@ -13,6 +13,8 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 
+use super::curriculum::{curriculum_weights, difficulty};
+
 /// SPCL's and APCL's settings (the seed's values).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrototypeConfig {
@@ -27,12 +29,15 @@ pub struct PrototypeConfig {
     pub support: usize,
     /// APCL: momentum of the prototypes' updates.
     pub gamma: f64,
+    /// SPCL's curriculum: the fraction of a batch that counts at the start of training.
+    pub curriculum_start: f64,
     /// Seeds the initial prototypes and the pools' sampling.
     pub seed: u64,
 }
 
 impl PrototypeConfig {
-    /// The seed's settings: temperature 0.08, pools of 512, support 64, γ 0.99.
+    /// The seed's settings: temperature 0.08, pools of 512, support 64, γ 0.99; the
+    /// curriculum starts from the easiest 30% of a batch.
     pub fn new(classes: usize, hidden: usize) -> Self {
         PrototypeConfig {
             classes,
@@ -41,6 +46,7 @@ impl PrototypeConfig {
             pool: 512,
             support: 64,
             gamma: 0.99,
+            curriculum_start: 0.3,
             seed: 0,
         }
     }
@@ -201,7 +207,8 @@ impl Spcl {
     }
 
     /// The loss of a batch, then its features go into the pools (a random one leaves a full
-    /// pool).
+    /// pool). With `progress` (the fraction of training done), SPCL's curriculum weighs the
+    /// batch: only its easiest features count at first.
     ///
     /// # Shapes
     /// `features` [N, hidden], `labels` [N] → [1].
@@ -209,11 +216,19 @@ impl Spcl {
         &self,
         features: Tensor<B, 2>,
         labels: Tensor<B, 1, Int>,
+        progress: Option<f64>,
     ) -> Tensor<B, 1> {
         let (rows, classes) = host_rows(&features, &labels);
         let centres = {
             let mut state = self.state.lock().unwrap();
-            let centres = self.centres(&mut state);
+            self.centres(&mut state)
+        };
+        let weights = progress.map(|progress| {
+            let hard = difficulty(&rows, &classes, &centres);
+            curriculum_weights(&hard, progress, self.config.curriculum_start)
+        });
+        {
+            let mut state = self.state.lock().unwrap();
             let PoolState { pools, rng, .. } = &mut *state;
             for (row, class) in rows.into_iter().zip(classes) {
                 let pool = &mut pools[class];
@@ -223,14 +238,14 @@ impl Spcl {
                     pool.swap_remove(out);
                 }
             }
-            centres
-        };
+        }
         prototype_loss(
             features,
             labels,
             &centres,
             self.config.temperature,
             Decoupling::Coupled,
+            weights.as_deref(),
         )
     }
 }
@@ -275,6 +290,7 @@ impl Apcl {
             &centres,
             self.config.temperature,
             Decoupling::Decoupled,
+            None,
         )
     }
 }
@@ -290,12 +306,15 @@ pub enum Decoupling {
 
 /// The prototypical contrastive loss of `features` [N, D] with labels [N] and one prototype
 /// per class, over the N + C rows together: s_ij = ((1 + cos(x_i, x_j))/2 + ε)/τ for i ≠ j.
+/// With `weights` (one per feature; the curriculum's), the kept rows' losses are averaged with
+/// those weights, the prototypes' rows at weight 1.
 pub fn prototype_loss<B: Backend>(
     features: Tensor<B, 2>,
     labels: Tensor<B, 1, Int>,
     centres: &[Vec<f32>],
     temperature: f64,
     decoupling: Decoupling,
+    weights: Option<&[f32]>,
 ) -> Tensor<B, 1> {
     let device = features.device();
     let [n, d] = features.dims();
@@ -338,13 +357,22 @@ pub fn prototype_loss<B: Backend>(
         }
     };
     let rows = rows.reshape([m]);
-    let kept = rows.clone().greater_elem(threshold).float();
+    let mut kept = rows.clone().greater_elem(threshold).float();
+    if let Some(weights) = weights {
+        let row_weights: Vec<f32> = weights
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(1.0, c))
+            .collect();
+        kept = kept * Tensor::<B, 1>::from_data(TensorData::new(row_weights, [m]), &device);
+    }
     (rows * kept.clone()).sum() / kept.sum().clamp_min(1.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::loss::curriculum::{curriculum_weights, difficulty};
     use crate::nn::loss::gradcheck::{self, AB, rows};
     use burn::backend::NdArray;
     use burn::tensor::Distribution;
@@ -415,7 +443,7 @@ mod tests {
                 gradcheck::check(
                     |x| {
                         let labels = Tensor::<AB, 1, Int>::from_ints(LABELS, &Default::default());
-                        prototype_loss(x, labels, &centres(), tau, decoupling)
+                        prototype_loss(x, labels, &centres(), tau, decoupling, None)
                     },
                     |x| reference(x, decoupling, tau),
                     &FEATURES,
@@ -425,7 +453,7 @@ mod tests {
             let (value, _) = gradcheck::autodiff(
                 |x| {
                     let labels = Tensor::<AB, 1, Int>::from_ints(LABELS, &Default::default());
-                    prototype_loss(x, labels, &centres(), 0.08, decoupling)
+                    prototype_loss(x, labels, &centres(), 0.08, decoupling, None)
                 },
                 &FEATURES,
                 [4, 3],
@@ -461,11 +489,18 @@ mod tests {
         let features = || Tensor::<B, 2>::random([6, 8], Distribution::Normal(0.0, 1.0), &device);
         // Before any pool reaches the support size, the loss is against the defaults.
         let x = features();
-        let first = spcl.forward(x.clone(), labels.clone()).into_scalar();
-        let expected = prototype_loss(x, labels.clone(), &defaults, 0.08, Decoupling::Coupled);
+        let first = spcl.forward(x.clone(), labels.clone(), None).into_scalar();
+        let expected = prototype_loss(
+            x,
+            labels.clone(),
+            &defaults,
+            0.08,
+            Decoupling::Coupled,
+            None,
+        );
         assert!((first - expected.into_scalar()).abs() < 1e-6);
         for _ in 0..20 {
-            spcl.forward(features(), labels.clone());
+            spcl.forward(features(), labels.clone(), None);
         }
         let state = spcl.state.lock().unwrap();
         assert!(
@@ -496,5 +531,40 @@ mod tests {
             before[0],
             after[0]
         );
+    }
+
+    #[test]
+    fn the_curriculum_leaves_out_the_hardest_features_early() {
+        let device = Default::default();
+        let spcl = PrototypeConfig::new(3, 8).spcl();
+        let defaults = spcl.defaults();
+        let labels = Tensor::<B, 1, Int>::from_ints([0, 1, 2, 0, 1, 2], &device);
+        let x = Tensor::<B, 2>::random([6, 8], Distribution::Normal(0.0, 1.0), &device);
+        let (rows, classes) = host_rows(&x, &labels);
+        let weights = curriculum_weights(&difficulty(&rows, &classes, &defaults), 0.0, 0.3);
+        assert_eq!(weights.iter().filter(|&&w| w == 1.0).count(), 2);
+        let early = spcl
+            .forward(x.clone(), labels.clone(), Some(0.0))
+            .into_scalar();
+        let expected = prototype_loss(
+            x.clone(),
+            labels.clone(),
+            &defaults,
+            0.08,
+            Decoupling::Coupled,
+            Some(&weights),
+        );
+        assert!((early - expected.into_scalar()).abs() < 1e-5);
+        // At the end of training every feature counts: the unweighted loss.
+        let all = prototype_loss(
+            x.clone(),
+            labels.clone(),
+            &defaults,
+            0.08,
+            Decoupling::Coupled,
+            Some(&[1.0; 6]),
+        );
+        let plain = prototype_loss(x, labels, &defaults, 0.08, Decoupling::Coupled, None);
+        assert!((all.into_scalar() - plain.into_scalar()).abs() < 1e-6);
     }
 }

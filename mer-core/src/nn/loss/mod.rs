@@ -3,6 +3,7 @@
 
 pub mod classification;
 pub mod contrastive;
+pub mod curriculum;
 pub mod distillation;
 pub mod reconstruction;
 pub mod terms;

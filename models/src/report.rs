@@ -61,7 +61,11 @@ pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, u64, BestEpoch
                 manifest,
             }]
         } else {
-            Store::new(path).list()?
+            let listing = Store::new(path).list()?;
+            for error in &listing.unreadable {
+                eprintln!("warning: skipped a checkpoint that cannot be read: {error}");
+            }
+            listing.entries
         };
         for entry in entries {
             let dir = path.join(&entry.dir);

@@ -170,7 +170,7 @@ fn gc_removes_only_unreferenced_blobs() {
     // The surviving checkpoint is whole.
     let fresh: Unimodal<B> = demo_run().model.init(&Default::default());
     store.load(&dir_a, fresh).unwrap();
-    assert_eq!(store.list().unwrap().len(), 1);
+    assert_eq!(store.list().unwrap().entries.len(), 1);
 }
 
 #[test]
@@ -246,4 +246,21 @@ fn checkpoint_folders_stay_inside_the_store() {
             "{bad:?} must be refused"
         );
     }
+}
+
+#[test]
+fn a_corrupt_manifest_hides_only_its_own_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _, dir_a, dir_b) = two_checkpoints(tmp.path());
+    let manifest = tmp.path().join(&dir_b).join("checkpoint.json");
+    std::fs::write(&manifest, b"{ not json").unwrap();
+    let listing = store.list().unwrap();
+    assert_eq!(listing.entries.len(), 1);
+    assert_eq!(listing.entries[0].dir, dir_a);
+    assert_eq!(listing.unreadable.len(), 1);
+    let message = listing.unreadable[0].to_string();
+    assert!(
+        message.contains(&manifest.display().to_string()),
+        "{message}"
+    );
 }

@@ -8,12 +8,13 @@ use std::path::Path;
 use super::error::{StoreError, io_at};
 use super::layout::Store;
 use super::manifest::{BLOBS, MANIFEST, WEIGHTS_EXT};
-use super::manifest::{CheckpointEntry, GcReport};
+use super::manifest::{CheckpointEntry, GcReport, Listing};
 use crate::util::atomic;
 
 impl Store {
-    /// Every checkpoint in the store, by path.
-    pub fn list(&self) -> Result<Vec<CheckpointEntry>, StoreError> {
+    /// Every checkpoint in the store, by path. A checkpoint whose manifest cannot be read is
+    /// set aside with its error: one corrupt `checkpoint.json` hides only its own checkpoint.
+    pub fn list(&self) -> Result<Listing, StoreError> {
         let mut manifests = Vec::new();
         self.walk(&self.root, &mut |path, file_type| {
             if file_type.is_file() && path.file_name() == Some(MANIFEST.as_ref()) {
@@ -21,16 +22,18 @@ impl Store {
             }
         })?;
         manifests.sort();
-        manifests
-            .into_iter()
-            .map(|dir| {
-                let relative = dir.strip_prefix(&self.root).unwrap_or(&dir).to_owned();
-                Ok(CheckpointEntry {
-                    manifest: self.manifest(&relative)?,
+        let mut listing = Listing::default();
+        for dir in manifests {
+            let relative = dir.strip_prefix(&self.root).unwrap_or(&dir).to_owned();
+            match self.manifest(&relative) {
+                Ok(manifest) => listing.entries.push(CheckpointEntry {
+                    manifest,
                     dir: relative,
-                })
-            })
-            .collect()
+                }),
+                Err(error) => listing.unreadable.push(error),
+            }
+        }
+        Ok(listing)
     }
 
     /// Removes blobs no checkpoint links to, and nothing else.

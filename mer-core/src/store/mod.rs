@@ -21,4 +21,4 @@ mod parts;
 
 pub use error::StoreError;
 pub use layout::Store;
-pub use manifest::{CheckpointEntry, GcReport, Manifest};
+pub use manifest::{CheckpointEntry, GcReport, Listing, Manifest};

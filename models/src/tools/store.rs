@@ -4,7 +4,11 @@ use mer_core::store::Store;
 
 /// Prints every checkpoint in `store`.
 pub fn list(store: &Store) -> anyhow::Result<()> {
-    let checkpoints = store.list()?;
+    let listing = store.list()?;
+    for error in &listing.unreadable {
+        eprintln!("warning: skipped a checkpoint that cannot be read: {error}");
+    }
+    let checkpoints = listing.entries;
     if checkpoints.is_empty() {
         println!("no checkpoints under {}", store.root().display());
         return Ok(());

@@ -8,8 +8,16 @@ use std::path::Path;
 use super::error::{StoreError, io_at};
 use super::layout::Store;
 use super::manifest::{BLOBS, MANIFEST, WEIGHTS_EXT};
-use super::manifest::{CheckpointEntry, GcReport, Listing};
+use super::manifest::{CheckpointEntry, GcReport};
 use crate::util::atomic;
+
+/// The checkpoints of a store, and the errors of those that could not be read.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<CheckpointEntry>,
+    /// One per checkpoint whose manifest is missing its fields or not JSON; each names the file.
+    pub unreadable: Vec<StoreError>,
+}
 
 impl Store {
     /// Every checkpoint in the store, by path. A checkpoint whose manifest cannot be read is

@@ -36,14 +36,6 @@ pub struct CheckpointEntry {
     pub manifest: Manifest,
 }
 
-/// The checkpoints of a store, and the errors of those that could not be read.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub entries: Vec<CheckpointEntry>,
-    /// One per checkpoint whose manifest is missing its fields or not JSON; each names the file.
-    pub unreadable: Vec<super::error::StoreError>,
-}
-
 /// What `gc` did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GcReport {

@@ -21,4 +21,5 @@ mod parts;
 
 pub use error::StoreError;
 pub use layout::Store;
-pub use manifest::{CheckpointEntry, GcReport, Listing, Manifest};
+pub use maintenance::Listing;
+pub use manifest::{CheckpointEntry, GcReport, Manifest};

@@ -61,11 +61,7 @@ pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, u64, BestEpoch
                 manifest,
             }]
         } else {
-            let listing = Store::new(path).list()?;
-            for error in &listing.unreadable {
-                eprintln!("warning: skipped a checkpoint that cannot be read: {error}");
-            }
-            listing.entries
+            crate::tools::store::readable(&Store::new(path))?
         };
         for entry in entries {
             let dir = path.join(&entry.dir);

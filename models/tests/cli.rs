@@ -555,7 +555,7 @@ fn mdn_plan_shows_its_label_and_the_fusion_parts() {
 #[test]
 fn multimodal_fusion_block_is_chosen_by_the_config() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut hashes = Vec::new();
+    let mut hashes = std::collections::BTreeSet::new();
     for kind in ["concat", "tfn", "lmf", "attention-shift"] {
         let kind_set = format!("model.fusion.kind=\"{kind}\"");
         let out = run(MULTIMODAL, &["plan", "--set", &kind_set], tmp.path());
@@ -571,9 +571,8 @@ fn multimodal_fusion_block_is_chosen_by_the_config() {
             .unwrap()
             .trim()
             .to_owned();
-        hashes.push(hash);
+        hashes.insert(hash);
     }
-    hashes.dedup();
     assert_eq!(hashes.len(), 4, "each block its own identity: {hashes:?}");
     let bad = run(
         MULTIMODAL,

@@ -19,7 +19,7 @@ use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::input::{Batch, Sample};
 use mer_core::nn::loss::{Losses, distillation_kl};
 use mer_core::nn::weights::module_bytes;
-use mer_core::nn::{ClassifierHead, ClassifierHeadConfig};
+use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, MoeHead, MoeHeadConfig};
 use mer_core::run::RunConfig;
 use mer_core::store::Store;
 use mer_core::train::{self, Outcome, TrainData};
@@ -347,53 +347,6 @@ fn the_teachers_seed_is_in_the_students_identity_and_terms_must_match() {
     );
 }
 
-/// A head of several linear experts, averaged: enough to see its expert count wired.
-#[mer_core::config]
-pub struct ExpertsHeadConfig {
-    /// Width of the input.
-    #[config(derived = "the output width of the part before the head")]
-    pub input: usize,
-    /// Number of classes.
-    #[config(derived = "the label set")]
-    pub num_classes: usize,
-    /// Number of experts.
-    #[config(derived = "the architecture's expert count")]
-    pub experts: usize,
-}
-
-impl Wiring for ExpertsHeadConfig {
-    fn output_width(&self) -> Result<usize, Problem> {
-        Ok(self.num_classes)
-    }
-
-    fn connect_inputs(&mut self, widths: &[usize], from: &str) -> Result<(), Problem> {
-        derive_width(&mut self.input, single_input(widths, from)?, "input", from)
-    }
-
-    fn connect_classes(&mut self, classes: usize, from: &str) -> Result<(), Problem> {
-        derive_width(&mut self.num_classes, classes, "num_classes", from)
-    }
-
-    fn connect_experts(&mut self, experts: usize, from: &str) -> Result<(), Problem> {
-        derive_width(&mut self.experts, experts, "experts", from)
-    }
-}
-
-impl ExpertsHeadConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> ExpertsHead<B> {
-        ExpertsHead {
-            experts: (0..self.experts)
-                .map(|_| LinearConfig::new(self.input, self.num_classes).init(device))
-                .collect(),
-        }
-    }
-}
-
-#[derive(Module, Debug)]
-pub struct ExpertsHead<B: Backend> {
-    experts: Vec<Linear<B>>,
-}
-
 /// A text encoder and a head of experts whose count is a hyper-parameter.
 #[derive(Module, Debug, Architecture)]
 #[architecture(name = "test-experts")]
@@ -401,9 +354,9 @@ pub struct Experts<B: Backend> {
     /// The utterance encoder.
     #[encoder(modality = "T")]
     pub text: TextEncoder<B>,
-    /// Averaged experts.
+    /// A mixture of experts.
     #[head(experts = experts)]
-    pub head: ExpertsHead<B>,
+    pub head: MoeHead<B>,
     /// How many experts the head has.
     #[hyper(default = 3)]
     pub experts: usize,
@@ -411,16 +364,7 @@ pub struct Experts<B: Backend> {
 
 impl<B: Backend> Forward<B> for Experts<B> {
     fn forward(&self, batch: &Batch<B>, _: Option<&Losses>) -> Output<B> {
-        let pooled = self.encode_text(batch);
-        let n = self.head.experts.len() as f64;
-        let sum = self
-            .head
-            .experts
-            .iter()
-            .map(|e| e.forward(pooled.clone()))
-            .reduce(|a, b| a + b)
-            .expect("at least one expert");
-        Output::logits(sum.div_scalar(n))
+        Output::logits(self.head.forward(self.encode_text(batch)))
     }
 }
 
@@ -439,7 +383,7 @@ fn a_heads_expert_count_comes_from_its_hyper_parameter() {
     assert_eq!(run.model.head.input, 64);
     assert_eq!(run.checkpoint_id().summary, "3xE--T");
     let network = Experts::<B>::init(&run.model, &Default::default());
-    assert_eq!(network.head.experts.len(), 3);
+    assert_eq!(network.head.experts(), 3);
 
     let four: RunConfig<ExpertsConfig> = resolve(&text, &["model.experts=4"]).unwrap();
     assert_eq!(four.model.head.experts, 4);

@@ -138,6 +138,11 @@ pub struct MoeHead<B: Backend> {
 }
 
 impl<B: Backend> MoeHead<B> {
+    /// The number of experts.
+    pub fn experts(&self) -> usize {
+        self.experts.len()
+    }
+
     /// The per-sample expert weights: the router's, or its top-k renormalised.
     ///
     /// # Shapes

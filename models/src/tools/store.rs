@@ -1,14 +1,19 @@
 //! `mer ls`: the checkpoints of a store, with their best epoch's figures.
 
-use mer_core::store::Store;
+use mer_core::store::{CheckpointEntry, Store};
 
-/// Prints every checkpoint in `store`.
-pub fn list(store: &Store) -> anyhow::Result<()> {
+/// The checkpoints of `store` that can be read; each one that cannot is named in a warning.
+pub fn readable(store: &Store) -> anyhow::Result<Vec<CheckpointEntry>> {
     let listing = store.list()?;
     for error in &listing.unreadable {
         eprintln!("warning: skipped a checkpoint that cannot be read: {error}");
     }
-    let checkpoints = listing.entries;
+    Ok(listing.entries)
+}
+
+/// Prints every checkpoint in `store`.
+pub fn list(store: &Store) -> anyhow::Result<()> {
+    let checkpoints = readable(store)?;
     if checkpoints.is_empty() {
         println!("no checkpoints under {}", store.root().display());
         return Ok(());

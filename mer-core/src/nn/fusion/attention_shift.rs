@@ -11,6 +11,12 @@ use burn::tensor::backend::Backend;
 use crate::config::schema::{Problem, below_one, divides_hidden};
 use crate::config::wiring::{Wiring, derive_widths};
 
+/// Attention heads over the non-verbal vector when a config leaves them out.
+pub const DEFAULT_HEADS: usize = 4;
+
+/// The largest shift when a config leaves it out (TelME's MELD setting).
+pub const DEFAULT_BETA: f64 = 0.1;
+
 /// The first input is the text t, the others are concatenated to av:
 /// av = Dropout(LN(MHA(av) + av)); w = ReLU(W[av; t]); h = w ⊙ W_av(av);
 /// α = min(‖t‖/‖h‖ · β, 1); out = Dropout(LN(α·h + t)). The output has t's width.
@@ -20,11 +26,11 @@ pub struct AttentionShiftFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Attention heads over the non-verbal vector; they must divide its width.
-    #[config(default = 4)]
+    #[config(default = DEFAULT_HEADS)]
     pub heads: usize,
     /// The largest shift, as a fraction of the text vector's norm: TelME uses 0.1 on MELD and
     /// 0.2 on IEMOCAP.
-    #[config(default = 0.1)]
+    #[config(default = DEFAULT_BETA)]
     pub beta: f64,
     /// Dropout after each layer norm.
     #[config(default = 0.1)]

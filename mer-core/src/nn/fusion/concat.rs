@@ -9,6 +9,9 @@ use burn::tensor::backend::Backend;
 use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_widths};
 
+/// The output width of a fusion block whose config leaves it out.
+pub const DEFAULT_OUTPUT: usize = 128;
+
 /// Concatenation, then linear and GELU.
 #[crate::config]
 pub struct ConcatFusionConfig {
@@ -16,7 +19,7 @@ pub struct ConcatFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Width of the output; the head's `input`.
-    #[config(default = 128)]
+    #[config(default = DEFAULT_OUTPUT)]
     pub output: usize,
 }
 

@@ -317,9 +317,11 @@ impl<B: Backend> DisentangleFusion<B> {
             .collect();
         let private = mix(self.private.router.forward(routed.clone()), private_parts);
 
-        let shared_parts: Vec<Tensor<B, 2>> = inputs
+        // The shared projector and the cross projectors read every modality at one width.
+        let padded: Vec<Tensor<B, 2>> = inputs.iter().map(|x| self.padded(x.clone())).collect();
+        let shared_parts: Vec<Tensor<B, 2>> = padded
             .iter()
-            .map(|x| self.shared.projector.forward(self.padded(x.clone())))
+            .map(|x| self.shared.projector.forward(x.clone()))
             .collect();
         let shared = mix(self.shared.router.forward(routed), shared_parts.clone());
 
@@ -333,21 +335,26 @@ impl<B: Backend> DisentangleFusion<B> {
             }
             Combiner::Concat(projector) => projector.forward(Tensor::cat(vec![shared, private], 1)),
         };
-        let loss = with_loss.then(|| self.loss(&inputs, shared_parts));
+        let loss = with_loss.then(|| self.loss(&inputs, &padded, shared_parts));
         (fused, loss)
     }
 
     /// feature = Σ_m smoothL1(shared_m, sg(cross_m)); reconstruction = Σ_m
     /// smoothL1(rec_m(cross_m), sg(x_m)), where cross_m concatenates m's cross projector over
     /// every other modality.
-    fn loss(&self, inputs: &[Tensor<B, 2>], shared_parts: Vec<Tensor<B, 2>>) -> Tensor<B, 1> {
+    fn loss(
+        &self,
+        inputs: &[Tensor<B, 2>],
+        padded: &[Tensor<B, 2>],
+        shared_parts: Vec<Tensor<B, 2>>,
+    ) -> Tensor<B, 1> {
         let mut total = Tensor::zeros([1], &inputs[0].device());
         for (m, shared_m) in shared_parts.into_iter().enumerate() {
-            let others = inputs
+            let others = padded
                 .iter()
                 .enumerate()
                 .filter(|(other, _)| *other != m)
-                .map(|(_, x)| self.cross[m].forward(self.padded(x.clone())))
+                .map(|(_, x)| self.cross[m].forward(x.clone()))
                 .collect();
             let cross = Tensor::cat(others, 1);
             let feature = smooth_l1(shared_m, cross.clone().detach());

@@ -7,8 +7,12 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
+use super::concat::DEFAULT_OUTPUT;
 use crate::config::schema::{Problem, at_least_one};
 use crate::config::wiring::{Wiring, derive_widths};
+
+/// The number of rank-one terms when a config leaves it out.
+pub const DEFAULT_RANK: usize = 4;
 
 /// Per input m a factor W_m [rank, w_m + 1, output]; the output is
 /// GELU(Σ_r λ_r Π_m ([x_m, 1] W_m[r]) + b).
@@ -18,10 +22,10 @@ pub struct LowRankFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Number of rank-one terms.
-    #[config(default = 4)]
+    #[config(default = DEFAULT_RANK)]
     pub rank: usize,
     /// Width of the output.
-    #[config(default = 128)]
+    #[config(default = DEFAULT_OUTPUT)]
     pub output: usize,
 }
 

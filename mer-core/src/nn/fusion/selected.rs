@@ -7,11 +7,13 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
-use super::attention_shift::{AttentionShiftFusion, AttentionShiftFusionConfig};
-use super::concat::{ConcatFusion, ConcatFusionConfig};
-use super::low_rank::{LowRankFusion, LowRankFusionConfig};
+use super::attention_shift::{
+    AttentionShiftFusion, AttentionShiftFusionConfig, DEFAULT_BETA, DEFAULT_HEADS,
+};
+use super::concat::{ConcatFusion, ConcatFusionConfig, DEFAULT_OUTPUT};
+use super::low_rank::{DEFAULT_RANK, LowRankFusion, LowRankFusionConfig};
 use super::missing::{ModalityGate, ModalityGateConfig};
-use super::tensor::{TensorFusion, TensorFusionConfig};
+use super::tensor::{DEFAULT_FACTOR, TensorFusion, TensorFusionConfig};
 use crate::config::schema::{ConfigValue, Problem, below_one};
 use crate::config::wiring::{Wiring, derive_widths};
 
@@ -58,8 +60,6 @@ pub struct FusionConfig {
     pub beta: Option<f64>,
 }
 
-const DEFAULT_OUTPUT: usize = 128;
-
 impl FusionConfig {
     fn concat(&self) -> ConcatFusionConfig {
         ConcatFusionConfig {
@@ -71,7 +71,7 @@ impl FusionConfig {
     fn tfn(&self) -> TensorFusionConfig {
         TensorFusionConfig {
             inputs: self.inputs.clone(),
-            factor: self.factor.unwrap_or(16),
+            factor: self.factor.unwrap_or(DEFAULT_FACTOR),
             output: self.output.unwrap_or(DEFAULT_OUTPUT),
             dropout: self.dropout,
         }
@@ -80,7 +80,7 @@ impl FusionConfig {
     fn lmf(&self) -> LowRankFusionConfig {
         LowRankFusionConfig {
             inputs: self.inputs.clone(),
-            rank: self.rank.unwrap_or(4),
+            rank: self.rank.unwrap_or(DEFAULT_RANK),
             output: self.output.unwrap_or(DEFAULT_OUTPUT),
         }
     }
@@ -88,8 +88,8 @@ impl FusionConfig {
     fn attention_shift(&self) -> AttentionShiftFusionConfig {
         AttentionShiftFusionConfig {
             inputs: self.inputs.clone(),
-            heads: self.heads.unwrap_or(4),
-            beta: self.beta.unwrap_or(0.1),
+            heads: self.heads.unwrap_or(DEFAULT_HEADS),
+            beta: self.beta.unwrap_or(DEFAULT_BETA),
             dropout: self.dropout,
         }
     }

@@ -7,8 +7,12 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
+use super::concat::DEFAULT_OUTPUT;
 use crate::config::schema::{Problem, at_least_one, below_one};
 use crate::config::wiring::{Wiring, derive_widths};
+
+/// The width inputs are projected to when a config leaves it out.
+pub const DEFAULT_FACTOR: usize = 16;
 
 /// Each input projected to `factor` values and extended by a 1; their outer product, then
 /// dropout, linear and GELU. The product has (factor + 1)^M values for M inputs.
@@ -18,10 +22,10 @@ pub struct TensorFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Width each input is projected to before the product.
-    #[config(default = 16)]
+    #[config(default = DEFAULT_FACTOR)]
     pub factor: usize,
     /// Width of the output.
-    #[config(default = 128)]
+    #[config(default = DEFAULT_OUTPUT)]
     pub output: usize,
     /// Dropout on the product.
     #[config(default = 0.1)]

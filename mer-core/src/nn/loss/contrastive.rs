@@ -14,6 +14,7 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 
 use super::curriculum::{curriculum_weights, difficulty};
+use super::similarity::unit_rows;
 
 /// SPCL's and APCL's settings (the seed's values).
 #[derive(Debug, Clone, PartialEq)]
@@ -82,19 +83,10 @@ impl PrototypeConfig {
 /// `rows` orthonormal vectors of width `width` (Gram–Schmidt on Gaussian vectors: the rows of
 /// Q in a QR decomposition). Needs `rows <= width`.
 pub fn orthonormal_rows(rows: usize, width: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
-    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(rows);
-    while basis.len() < rows {
-        let mut v: Vec<f64> = (0..width).map(|_| normal(rng)).collect();
-        gram_schmidt_step(&mut v, &basis);
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 1e-6 {
-            basis.push(v.into_iter().map(|x| x / norm).collect());
-        }
-    }
-    basis
-        .into_iter()
-        .map(|v| v.into_iter().map(|x| x as f32).collect())
-        .collect()
+    let gaussian = (0..rows)
+        .map(|_| (0..width).map(|_| normal(rng)).collect())
+        .collect();
+    gram_schmidt(gaussian)
 }
 
 /// A standard normal draw (Box–Muller).
@@ -104,25 +96,35 @@ fn normal(rng: &mut StdRng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
-fn gram_schmidt_step(v: &mut [f64], basis: &[Vec<f64>]) {
-    for b in basis {
-        let dot: f64 = v.iter().zip(b).map(|(x, y)| x * y).sum();
-        v.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
-    }
-}
-
 /// Rows re-made orthonormal in order, each keeping its direction as far as the earlier ones
 /// allow (APCL's prototypes after each update).
 pub fn reorthonormalise(rows: &mut [Vec<f32>]) {
+    let wide = rows
+        .iter()
+        .map(|row| row.iter().map(|&x| f64::from(x)).collect())
+        .collect();
+    for (row, orthonormal) in rows.iter_mut().zip(gram_schmidt(wide)) {
+        *row = orthonormal;
+    }
+}
+
+/// Gram–Schmidt in f64, in order: each row less its projections on the earlier ones, then
+/// made unit length.
+fn gram_schmidt(rows: Vec<Vec<f64>>) -> Vec<Vec<f32>> {
     let mut basis: Vec<Vec<f64>> = Vec::with_capacity(rows.len());
-    for row in rows.iter_mut() {
-        let mut v: Vec<f64> = row.iter().map(|&x| f64::from(x)).collect();
-        gram_schmidt_step(&mut v, &basis);
+    for mut v in rows {
+        for b in &basis {
+            let dot: f64 = v.iter().zip(b).map(|(x, y)| x * y).sum();
+            v.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
+        }
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
         v.iter_mut().for_each(|x| *x /= norm);
-        *row = v.iter().map(|&x| x as f32).collect();
         basis.push(v);
     }
+    basis
+        .into_iter()
+        .map(|v| v.into_iter().map(|x| x as f32).collect())
+        .collect()
 }
 
 #[derive(Debug)]
@@ -219,26 +221,22 @@ impl Spcl {
         progress: Option<f64>,
     ) -> Tensor<B, 1> {
         let (rows, classes) = host_rows(&features, &labels);
-        let centres = {
-            let mut state = self.state.lock().unwrap();
-            self.centres(&mut state)
-        };
+        let mut state = self.state.lock().unwrap();
+        let centres = self.centres(&mut state);
         let weights = progress.map(|progress| {
             let hard = difficulty(&rows, &classes, &centres);
             curriculum_weights(&hard, progress, self.config.curriculum_start)
         });
-        {
-            let mut state = self.state.lock().unwrap();
-            let PoolState { pools, rng, .. } = &mut *state;
-            for (row, class) in rows.into_iter().zip(classes) {
-                let pool = &mut pools[class];
-                pool.push(row);
-                if pool.len() > self.config.pool {
-                    let out = rng.random_range(0..pool.len());
-                    pool.swap_remove(out);
-                }
+        let PoolState { pools, rng, .. } = &mut *state;
+        for (row, class) in rows.into_iter().zip(classes) {
+            let pool = &mut pools[class];
+            pool.push(row);
+            if pool.len() > self.config.pool {
+                let out = rng.random_range(0..pool.len());
+                pool.swap_remove(out);
             }
         }
+        drop(state);
         prototype_loss(
             features,
             labels,
@@ -326,8 +324,7 @@ pub fn prototype_loss<B: Backend>(
     let all_labels = Tensor::cat(vec![labels, classes], 0);
     let m = n + c;
 
-    let norm = all.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-8);
-    let unit = all / norm;
+    let unit = unit_rows(all, 1e-8);
     let cos = unit.clone().matmul(unit.transpose());
     let off_diagonal = Tensor::<B, 2>::eye(m, &device).neg() + 1.0;
     let scores = ((cos + 1.0) * 0.5 + 1e-8) * off_diagonal.clone() / temperature;

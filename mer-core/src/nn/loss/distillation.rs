@@ -4,6 +4,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::Backend;
 
+use super::similarity::{mean_cosine, unit_rows};
+
 /// Logit distillation (Hinton et al.): τ² · KL(softmax(teacher/τ) ‖ softmax(student/τ)),
 /// averaged over the batch. `teacher` [N, C] carries no gradient.
 pub fn distillation_kl<B: Backend>(
@@ -25,11 +27,7 @@ pub fn distillation_kl<B: Backend>(
 /// centred rows; each norm clamped to 1e-8, as PyTorch's `cosine_similarity`).
 fn mean_row_pearson<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 1> {
     let centred = |x: Tensor<B, 2>| x.clone() - x.mean_dim(1);
-    let unit = |x: Tensor<B, 2>| {
-        let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-8);
-        x / norm
-    };
-    (unit(centred(a)) * unit(centred(b))).sum_dim(1).mean()
+    mean_cosine(centred(a), centred(b))
 }
 
 /// DIST (Huang et al., 2022), the seed's logit loss: τ² · [(1 − mean row Pearson) +
@@ -56,11 +54,10 @@ pub fn feature_distillation<B: Backend>(
     teacher: Tensor<B, 2>,
     temperature: f64,
 ) -> Tensor<B, 1> {
-    let unit = |x: Tensor<B, 2>| {
-        let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
-        x / norm
-    };
-    let (s, t) = (unit(student), unit(teacher.detach()));
+    let (s, t) = (
+        unit_rows(student, 1e-12),
+        unit_rows(teacher.detach(), 1e-12),
+    );
     let [n, _] = s.dims();
     let log_q = log_softmax(t.clone().matmul(s.transpose()).div_scalar(temperature), 1);
     let log_p = log_softmax(t.clone().matmul(t.transpose()).div_scalar(temperature), 1);

@@ -6,6 +6,7 @@ pub mod contrastive;
 pub mod curriculum;
 pub mod distillation;
 pub mod reconstruction;
+pub mod similarity;
 pub mod terms;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
+use super::similarity::mean_cosine;
 use crate::nn::projector::{Projector, ProjectorConfig};
 
 /// PyTorch's `smooth_l1_loss` with β = 1, averaged over every element: ½d² where |d| < 1,
@@ -18,18 +19,6 @@ pub fn smooth_l1<B: Backend>(prediction: Tensor<B, 2>, target: Tensor<B, 2>) -> 
     let quadratic = diff.clone().powi_scalar(2).mul_scalar(0.5);
     let linear = diff.sub_scalar(0.5);
     linear.mask_where(small, quadratic).mean()
-}
-
-/// The mean cosine similarity of matching rows (norms clamped to 1e-8).
-///
-/// # Shapes
-/// `a`, `b` [N, D] → [1].
-pub fn mean_cosine<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 1> {
-    let unit = |x: Tensor<B, 2>| {
-        let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-8);
-        x / norm
-    };
-    (unit(a) * unit(b)).sum_dim(1).mean()
 }
 
 /// FRL's widths: the modalities it relates, the first one (the text) to each other.
@@ -100,7 +89,7 @@ impl<B: Backend> FeatureReconstruction<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::loss::gradcheck::{self, AB, rows};
+    use crate::nn::loss::gradcheck::{self, AB};
     use burn::module::{AutodiffModule, ModuleMapper, Param};
     use burn::optim::{AdamConfig, GradientsParams, Optimizer};
     use burn::tensor::Distribution;
@@ -125,28 +114,6 @@ mod tests {
                 .reshape([2, 4])
         };
         gradcheck::check(|x| smooth_l1(x, t()), reference, &X, [2, 4]);
-    }
-
-    #[test]
-    fn mean_cosine_matches_its_definition_with_gradients() {
-        let other = [1.0, 0.0, 2.0, -1.0, 0.5, 0.5, -0.5, 1.0];
-        let reference = |x: &[f64]| {
-            rows(x, 4)
-                .iter()
-                .zip(rows(&other, 4))
-                .map(|(a, b)| {
-                    let dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-                    let n = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-                    dot / (n(a) * n(&b))
-                })
-                .sum::<f64>()
-                / 2.0
-        };
-        let o = || {
-            Tensor::<AB, 1>::from_floats(other.map(|v| v as f32), &Default::default())
-                .reshape([2, 4])
-        };
-        gradcheck::check(|x| mean_cosine(x, o()), reference, &X, [2, 4]);
     }
 
     /// Collects every float parameter's values.

@@ -356,9 +356,11 @@ fn gen_cached_dispatch(arch: &Architecture) -> TokenStream {
             Role::Teacher { .. } => {
                 run.push(quote_spanned! {f.ty.span()=>
                     #fname => ::std::option::Option::Some(
-                        ::mer_core::architecture::Forward::<#backend>::forward(
-                            &self.#fident, batch, ::std::option::Option::None,
-                        ).logits
+                        ::mer_core::architecture::TeacherRow::encode(
+                            ::mer_core::architecture::Forward::<#backend>::forward(
+                                &self.#fident, batch, ::std::option::Option::None,
+                            )
+                        )
                     ),
                 });
                 identity.push(
@@ -415,50 +417,81 @@ fn gen_cached_dispatch(arch: &Architecture) -> TokenStream {
     }
 }
 
-/// `encode_<encoder>(batch)` and `<teacher>_logits(batch)`: the batch's cached outputs when
-/// there are some, else the part run on the batch.
+/// `encode_<encoder>(batch)`, and `<teacher>_logits(batch)` and `<teacher>_features(batch)`: the
+/// batch's cached outputs when there are some, else the part run on the batch.
 fn gen_part_methods(arch: &Architecture) -> TokenStream {
     let (ident, vis, backend) = (&arch.ident, &arch.vis, &arch.backend);
     let backend_trait = backend_trait();
-    let methods = arch.fields.iter().filter_map(|f| {
+    let tensor = quote!(::mer_core::__private::burn::tensor::Tensor<#backend, 2>);
+    let batch_ty = quote!(::mer_core::input::Batch<#backend>);
+    let methods = arch.fields.iter().map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
-        let (method, doc, run) = match &f.role {
-            Role::Encoder { .. } => (
-                format_ident!("encode_{}", f.ident),
-                format!(
+        match &f.role {
+            Role::Encoder { .. } => {
+                let method = format_ident!("encode_{}", f.ident);
+                let doc = format!(
                     "The `{fname}` encoder's output for `batch` [N, H]: the batch's cached \
                      features when the encoder is frozen, else the encoder run on the batch."
-                ),
-                quote!(::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)),
-            ),
-            Role::Teacher { .. } => (
-                format_ident!("{}_logits", f.ident),
-                format!(
+                );
+                quote_spanned! {f.ty.span()=>
+                    #[doc = #doc]
+                    #vis fn #method(&self, batch: &#batch_ty) -> #tensor {
+                        match batch.features.get(#fname) {
+                            ::std::option::Option::Some(cached) => ::std::clone::Clone::clone(cached),
+                            ::std::option::Option::None => {
+                                ::mer_core::encoders::Encode::<#backend>::encode(&self.#fident, batch)
+                            }
+                        }
+                    }
+                }
+            }
+            Role::Teacher { .. } => {
+                let logits = format_ident!("{}_logits", f.ident);
+                let features = format_ident!("{}_features", f.ident);
+                let logits_doc = format!(
                     "The `{fname}` teacher's logits for `batch` [N, C]: the batch's cached outputs \
                      when training (each input's are computed once), else the teacher run on the \
                      batch."
-                ),
-                quote! {
-                    ::mer_core::architecture::Forward::<#backend>::forward(
-                        &self.#fident, batch, ::std::option::Option::None,
-                    )
-                    .logits
-                },
-            ),
-            Role::Fusion { .. } | Role::Head { .. } | Role::Hyper { .. } => return None,
-        };
-        Some(quote_spanned! {f.ty.span()=>
-            #[doc = #doc]
-            #vis fn #method(
-                &self,
-                batch: &::mer_core::input::Batch<#backend>,
-            ) -> ::mer_core::__private::burn::tensor::Tensor<#backend, 2> {
-                match batch.features.get(#fname) {
-                    ::std::option::Option::Some(cached) => ::std::clone::Clone::clone(cached),
-                    ::std::option::Option::None => #run,
+                );
+                let features_doc = format!(
+                    "What the `{fname}` teacher's head read for `batch` [N, H], cached as its \
+                     logits are; `None` when its architecture does not say \
+                     (`Output::with_features`)."
+                );
+                quote_spanned! {f.ty.span()=>
+                    #[doc = #logits_doc]
+                    #vis fn #logits(&self, batch: &#batch_ty) -> #tensor {
+                        match batch.features.get(#fname) {
+                            ::std::option::Option::Some(cached) => {
+                                ::mer_core::architecture::TeacherRow::logits(::std::clone::Clone::clone(cached))
+                            }
+                            ::std::option::Option::None => {
+                                ::mer_core::architecture::Forward::<#backend>::forward(
+                                    &self.#fident, batch, ::std::option::Option::None,
+                                )
+                                .logits
+                            }
+                        }
+                    }
+
+                    #[doc = #features_doc]
+                    #vis fn #features(&self, batch: &#batch_ty) -> ::std::option::Option<#tensor> {
+                        match batch.features.get(#fname) {
+                            ::std::option::Option::Some(cached) => {
+                                ::mer_core::architecture::TeacherRow::features(::std::clone::Clone::clone(cached))
+                            }
+                            ::std::option::Option::None => {
+                                ::mer_core::architecture::Forward::<#backend>::forward(
+                                    &self.#fident, batch, ::std::option::Option::None,
+                                )
+                                .features
+                            }
+                        }
+                    }
                 }
             }
-        })
+            Role::Fusion { .. } | Role::Head { .. } | Role::Hyper { .. } => quote!(),
+        }
     });
     quote! {
         impl<#backend: #backend_trait> #ident<#backend> {

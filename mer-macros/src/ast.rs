@@ -406,7 +406,7 @@ fn parse_hyper(attr: &Attribute) -> syn::Result<ModuleRole> {
     Ok(ModuleRole::Hyper(default, experts))
 }
 
-/// One head, at most one fusion, teacher and expert count, at least one encoder, and fusion
+/// One head, at most one fusion and expert count, at least one encoder, and fusion
 /// inputs that are encoders: every violation, each at its role's span. What is missing is only
 /// reported when every field parsed (a field in error may be the head).
 fn check_roles(
@@ -416,7 +416,8 @@ fn check_roles(
     every_field_parsed: bool,
 ) -> Vec<syn::Error> {
     let mut errors = Vec::new();
-    for what in ["head", "fusion", "teacher"] {
+    // Teachers may be several: a fusion stage reads the encoders of every network it combines.
+    for what in ["head", "fusion"] {
         let with_role: Vec<&ArchField> = parsed
             .iter()
             .filter(|f| f.role.attr_name() == what)

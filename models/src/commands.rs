@@ -16,6 +16,7 @@ use mer_datasets::media::ClipLoader;
 use mer_datasets::{Dialogue, LabelSet, Split, Utterance};
 
 use crate::cli::{self, ConfigArgs, PlanArgs};
+use crate::pipeline;
 use crate::results;
 use crate::text_data::{self, Tokenizing};
 
@@ -91,9 +92,31 @@ pub fn run(
     }
 }
 
-/// Trains the run `raw` configures and prints its outcome.
+/// Trains the run `raw` configures and prints its outcome; the teachers it learns from are
+/// trained first when their checkpoints are missing, and then shown beside it.
 pub fn train(raw: &RawConfig, architecture: Option<&str>, device: &str) -> anyhow::Result<()> {
     results::check_device(device)?;
+    cli::registration(raw, architecture)?;
+    let mut stages = pipeline::train_teachers(raw, device, "")?;
+    let started = std::time::Instant::now();
+    let outcome = train_run(raw, architecture, device)?;
+    if !stages.is_empty() {
+        stages.push(pipeline::Stage {
+            name: format!("{} (this run)", cli::registration(raw, architecture)?.name),
+            checkpoint: outcome.dir,
+            trained_seconds: Some(started.elapsed().as_secs_f64()),
+        });
+        pipeline::print_side_by_side(&stages)?;
+    }
+    Ok(())
+}
+
+/// Trains the run `raw` configures, its teachers already trained, and prints its outcome.
+pub fn train_run(
+    raw: &RawConfig,
+    architecture: Option<&str>,
+    device: &str,
+) -> anyhow::Result<mer_core::train::Outcome> {
     let registration = cli::registration(raw, architecture)?;
     let inputs = (registration.inputs)(raw)?;
     cli::tune_cpu_threads(&inputs.encoders);
@@ -121,7 +144,7 @@ pub fn train(raw: &RawConfig, architecture: Option<&str>, device: &str) -> anyho
     };
     let outcome = (registration.train)(raw, &data, device)?;
     results::print_outcome(&outcome, &data);
-    Ok(())
+    Ok(outcome)
 }
 
 /// What decodes the run's audio and video, if an encoder reads them.

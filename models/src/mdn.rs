@@ -12,7 +12,6 @@ use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
 use mer_core::input::Batch;
-use mer_core::nn::fusion::DISENTANGLE;
 use mer_core::nn::loss::Losses;
 use mer_core::nn::{DisentangleFusion, DisentangleFusionConfig, MoeHead, MoeHeadConfig};
 
@@ -67,11 +66,9 @@ impl<B: Backend> Forward<B> for Mdn<B> {
             dropout.forward(self.encode_text(batch)),
             dropout.forward(self.encode_video(batch)),
         ];
-        let (fused, term) = self.fusion.forward(pooled, losses.is_some());
-        let output = Output::logits(self.head.forward(fused));
-        match term {
-            Some(term) => output.with_term(DISENTANGLE, term),
-            None => output,
-        }
+        let (fused, terms) = self.fusion.forward(pooled, losses.is_some());
+        let mut output = Output::logits(self.head.forward(fused.clone())).with_features(fused);
+        output.terms.extend(terms);
+        output
     }
 }

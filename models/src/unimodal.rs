@@ -40,8 +40,13 @@ pub const DEMO_CONFIG_NAME: &str = "experiments/unimodal/demo.toml (built in)";
 impl<B: Backend> Unimodal<B> {
     /// Pooled utterance states [N, H] → logits [N, classes].
     pub fn classify(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.head.forward(self.project(pooled))
+    }
+
+    /// Pooled utterance states [N, H] → what the head reads [N, projector output].
+    pub fn project(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
         let pooled = Dropout { prob: self.dropout }.forward(pooled);
-        self.head.forward(gelu(self.projector.forward(pooled)))
+        gelu(self.projector.forward(pooled))
     }
 
     /// `tokens` [N, T] ids and `attention_mask` [N, T] (1 token, 0 padding) → logits [N, classes].
@@ -62,6 +67,7 @@ impl UnimodalConfig {
 
 impl<B: Backend> Forward<B> for Unimodal<B> {
     fn forward(&self, batch: &Batch<B>, _losses: Option<&Losses>) -> Output<B> {
-        Output::logits(self.classify(self.encode_text(batch)))
+        let features = self.project(self.encode_text(batch));
+        Output::logits(self.head.forward(features.clone())).with_features(features)
     }
 }

@@ -225,7 +225,7 @@ fn mer_needs_the_architecture_key() {
     let out = run(MER, &["plan", "a.toml"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(
-        "a.toml:1:1: architecture: missing required key (one of: mdn, multimodal, unimodal)"
+        "a.toml:1:1: architecture: missing required key (one of: makd, mdn, multimodal, telme, telme-audio, telme-video, unimodal)"
     ));
     std::fs::write(tmp.path().join("b.toml"), "architecture = \"fusion\"\n").unwrap();
     let out = run(MER, &["plan", "b.toml"], tmp.path());

@@ -7,7 +7,7 @@ pub mod network;
 pub mod params;
 pub mod part;
 
-pub use forward::{Forward, Output};
+pub use forward::{Forward, Output, TeacherRow};
 pub use label::Summary;
 pub use network::{
     Architecture, ArchitectureConfig, EncoderInfo, InitError, TeacherInfo, media_per_epoch,

@@ -146,9 +146,19 @@ impl InitError {
     }
 }
 
-/// A teacher field: what its network reads.
+/// A teacher field: what its network reads, where its checkpoint is, and how it is trained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TeacherInfo {
     pub field: &'static str,
     pub modalities: Vec<Modality>,
+    /// The teacher's checkpoint folder (it may not exist yet).
+    pub checkpoint: std::path::PathBuf,
+    /// The teacher run's config files and overrides, when it is named by them (not by a
+    /// checkpoint folder): what trains it.
+    pub run: Option<(Vec<String>, Vec<String>)>,
+    /// Its first text, audio and video encoder, as configured: how to prepare what it reads
+    /// when the student has no encoder of that modality.
+    pub text: Option<crate::encoders::text::TextEncoderConfig>,
+    pub audio: Option<crate::encoders::audio::AudioEncoderConfig>,
+    pub video: Option<crate::encoders::video::VideoEncoderConfig>,
 }

@@ -126,6 +126,13 @@ pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs
             InputConfig::Video(c) => out.video = out.video.or_else(|| Some(c.clone())),
         }
     }
+    // A teacher reads what the student may not (a text teacher of an audio student): its inputs
+    // are prepared as its own encoders configure them.
+    for teacher in &out.teachers {
+        out.text = out.text.take().or_else(|| teacher.text.clone());
+        out.audio = out.audio.take().or_else(|| teacher.audio.clone());
+        out.video = out.video.take().or_else(|| teacher.video.clone());
+    }
     Ok(out)
 }
 

@@ -25,6 +25,7 @@ use crate::architecture::{Architecture, ArchitectureConfig, InitError, TeacherIn
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::RawConfig;
 use crate::config::schema::{ConfigValue, Field, Kind, Problem, TableSchema, default_value};
+use crate::encoders::InputConfig;
 use crate::input::Sample;
 use crate::store::Store;
 
@@ -233,19 +234,40 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
         self.resolved.as_deref().map(|r| r.dir.as_path())
     }
 
-    /// What the teacher's network reads.
+    /// What the teacher's network reads, where its checkpoint is and what trains it.
     pub fn info(&self, field: &'static str) -> TeacherInfo {
+        let resolved = self.resolved();
+        let (mut text, mut audio, mut video) = (None, None, None);
+        for (_, input) in resolved.run.model.inputs() {
+            match input {
+                InputConfig::Text(c) => text = text.or_else(|| Some(c.clone())),
+                InputConfig::Audio(c) => audio = audio.or_else(|| Some(c.clone())),
+                InputConfig::Video(c) => video = video.or_else(|| Some(c.clone())),
+            }
+        }
         TeacherInfo {
+            text,
+            audio,
+            video,
             field,
-            modalities: self
-                .resolved()
+            modalities: resolved
                 .run
                 .model
                 .encoders()
                 .iter()
                 .map(|e| e.modality)
                 .collect(),
+            checkpoint: resolved.dir.clone(),
+            run: self
+                .checkpoint
+                .is_none()
+                .then(|| (self.config.clone(), self.overrides())),
         }
+    }
+
+    /// The teacher's model settings, once resolved.
+    pub fn model(&self) -> Option<&C> {
+        self.resolved.as_deref().map(|r| &r.run.model)
     }
 
     /// The teacher's network, loaded from its checkpoint and frozen (no parameter requires a
@@ -288,6 +310,7 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
             "teacher": self.id,
             "architecture": C::NAME,
             "weights": manifest.parts,
+            "row": "classes, logits, features",
         })))
     }
 

@@ -7,7 +7,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::data::TrainData;
-use crate::architecture::{Architecture, ArchitectureConfig};
+use crate::architecture::{Architecture, ArchitectureConfig, TeacherRow};
 use crate::cache::{CacheError, FeatureCache, Features, Key};
 use crate::encoders::EncoderMode;
 use crate::input::{Batch, Media, MediaFeed, MediaLoadError, MediaNeeds, Sample};
@@ -132,6 +132,9 @@ impl FrozenFeatures {
                 })?;
                 per_split.push(features);
             }
+            if what == "teacher" {
+                check_teacher_classes(field, &per_split, data.num_classes)?;
+            }
             let per_split: [Features; 3] = per_split.try_into().ok().expect("three splits");
             out.fields.push((field, per_split));
         }
@@ -166,6 +169,25 @@ impl FrozenFeatures {
             batch.features.insert(field, tensor);
         }
     }
+}
+
+/// A teacher scores the classes this run's labels have: its rows ([`TeacherRow`]) say how many.
+fn check_teacher_classes(
+    field: &str,
+    per_split: &[Features],
+    classes: usize,
+) -> Result<(), CacheError> {
+    let Some(first) = per_split.iter().find(|f| !f.is_empty()) else {
+        return Ok(());
+    };
+    let scored = TeacherRow::classes(&first.gather(&[0]));
+    if scored == classes {
+        return Ok(());
+    }
+    Err(CacheError::Compute(format!(
+        "the teacher `{field}` scores {scored} classes, this run's labels have {classes}: train the \
+         teacher on the same labels"
+    )))
 }
 
 /// How many threads encode on backend `B`: every core on the CPU backend, whose elementwise

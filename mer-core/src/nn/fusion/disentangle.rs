@@ -11,13 +11,14 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
+use super::combine::{Combine, Combiner, CombinerConfig};
 use super::missing::{ModalityGate, ModalityGateConfig};
 use crate::config::schema::{Problem, at_least_one, below_one, divides_hidden};
 use crate::config::wiring::{Wiring, derive_widths};
-use crate::nn::attention::{
-    AttentionProjector, AttentionProjectorConfig, CrossAttention, CrossAttentionConfig,
+use crate::nn::attention::{AttentionProjector, AttentionProjectorConfig};
+use crate::nn::loss::reconstruction::{
+    FeatureReconstruction, FeatureReconstructionConfig, smooth_l1,
 };
-use crate::nn::loss::reconstruction::smooth_l1;
 use crate::nn::projector::{Projector, ProjectorConfig};
 use crate::nn::router::{NoiseRouter, NoiseRouterConfig};
 
@@ -25,14 +26,9 @@ use crate::nn::router::{NoiseRouter, NoiseRouterConfig};
 /// (`[training.losses.disentangle] weight`; the seed's 1.0 on MELD, 2.0 on IEMOCAP).
 pub const DISENTANGLE: &str = "disentangle";
 
-/// How the shared and private parts are combined.
-#[crate::config]
-pub enum Combine {
-    /// Each part attends to the other (8 heads), with layer norm and dropout; concatenated.
-    CrossAttention,
-    /// Concatenated, then a projector of depth 4.
-    Concat,
-}
+/// The loss term feature reconstruction learning adds when `frl = true` (MAKD's; weighted by
+/// `[training.losses.frl] weight`, the seed's 1.2 on IEMOCAP).
+pub const FRL: &str = "frl";
 
 /// For M modalities of widths d_m: a private part (per modality an attention projector to
 /// `private`, mixed by a noise router), a shared part (one attention projector to
@@ -66,11 +62,21 @@ pub struct DisentangleFusionConfig {
     /// training.
     #[config(default = 0.0)]
     pub modality_dropout: f64,
+    /// Also train feature reconstruction learning over the inputs, the first one the anchor
+    /// (MAKD's; adds the `frl` loss term).
+    #[config(default = false)]
+    pub frl: bool,
+    /// Width of FRL's projections; the sum of the inputs' widths when left out (the seed's).
+    pub frl_hidden: Option<usize>,
 }
 
 impl DisentangleFusionConfig {
     fn terms(&self) -> Vec<&'static str> {
-        vec![DISENTANGLE]
+        if self.frl {
+            vec![DISENTANGLE, FRL]
+        } else {
+            vec![DISENTANGLE]
+        }
     }
 
     fn modalities(&self) -> usize {
@@ -131,6 +137,12 @@ impl DisentangleFusionConfig {
             return Err(Problem::new("inputs", "needs at least two modalities"));
         }
         at_least_one(&[("private", self.private), ("shared", self.shared)])?;
+        if let Some(hidden) = self.frl_hidden {
+            if !self.frl {
+                return Err(Problem::new("frl_hidden", "is set, but `frl` is false"));
+            }
+            at_least_one(&[("frl_hidden", hidden)])?;
+        }
         below_one("dropout", self.dropout)?;
         below_one("modality_dropout", self.modality_dropout)?;
         let key = if self.heads.is_some() {
@@ -158,13 +170,6 @@ impl DisentangleFusionConfig {
                 experts: m,
             }
             .init(device)
-        };
-        let out = self.shared_width() + self.private;
-        let cross_attention = |query, context| CrossAttentionConfig {
-            query,
-            context,
-            heads: self.combine_heads,
-            dropout: self.dropout,
         };
         DisentangleFusion {
             gate: ModalityGateConfig {
@@ -200,21 +205,21 @@ impl DisentangleFusionConfig {
                     .init(device)
                 })
                 .collect(),
-            combine: match self.combine {
-                Combine::CrossAttention => Combiner::CrossAttention(CrossAttentionPair {
-                    shared: cross_attention(self.shared_width(), self.private).init(device),
-                    private: cross_attention(self.private, self.shared_width()).init(device),
-                }),
-                Combine::Concat => Combiner::Concat(
-                    ProjectorConfig {
-                        input: out,
-                        output: out,
-                        depth: 4,
-                        dropout: self.dropout,
-                    }
-                    .init(device),
-                ),
-            },
+            combine: CombinerConfig {
+                combine: self.combine,
+                shared: self.shared_width(),
+                private: self.private,
+                heads: self.combine_heads,
+                dropout: self.dropout,
+            }
+            .init(device),
+            frl: self.frl.then(|| {
+                FeatureReconstructionConfig {
+                    inputs: self.inputs.clone(),
+                    hidden: self.frl_hidden,
+                }
+                .init(device)
+            }),
             widest: self.widest(),
         }
     }
@@ -244,21 +249,6 @@ pub struct SharedPart<B: Backend> {
     router: NoiseRouter<B>,
 }
 
-/// The shared part attends to the private part and the private part to the shared one.
-#[derive(Module, Debug)]
-pub struct CrossAttentionPair<B: Backend> {
-    shared: CrossAttention<B>,
-    private: CrossAttention<B>,
-}
-
-// One per network, built once: the variants' size difference costs nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Module, Debug)]
-pub enum Combiner<B: Backend> {
-    CrossAttention(CrossAttentionPair<B>),
-    Concat(Projector<B>),
-}
-
 #[derive(Module, Debug)]
 pub struct DisentangleFusion<B: Backend> {
     gate: ModalityGate<B>,
@@ -269,6 +259,8 @@ pub struct DisentangleFusion<B: Backend> {
     /// Per modality m: m's input back from its cross features.
     reconstruction: Vec<Projector<B>>,
     combine: Combiner<B>,
+    /// Feature reconstruction learning over the inputs, when configured.
+    frl: Option<FeatureReconstruction<B>>,
     widest: usize,
 }
 
@@ -295,16 +287,16 @@ impl<B: Backend> DisentangleFusion<B> {
         Tensor::cat(vec![x, zeros], 1)
     }
 
-    /// The fused vector and, when `with_loss`, the disentanglement term (feature +
-    /// reconstruction) / 2, unweighted.
+    /// The fused vector and, when `with_loss`, its loss terms, unweighted: the disentanglement
+    /// term (feature + reconstruction) / 2, and FRL's when configured.
     ///
     /// # Shapes
-    /// `inputs[m]` [N, inputs[m]] → ([N, shared·(M − 1) + private], [1]).
+    /// `inputs[m]` [N, inputs[m]] → ([N, shared·(M − 1) + private], [1] each).
     pub fn forward(
         &self,
         inputs: Vec<Tensor<B, 2>>,
         with_loss: bool,
-    ) -> (Tensor<B, 2>, Option<Tensor<B, 1>>) {
+    ) -> (Tensor<B, 2>, Vec<(&'static str, Tensor<B, 1>)>) {
         let inputs = self.gate.forward(inputs, None);
         let routed = Tensor::cat(inputs.clone(), 1).detach();
 
@@ -325,18 +317,13 @@ impl<B: Backend> DisentangleFusion<B> {
             .collect();
         let shared = mix(self.shared.router.forward(routed), shared_parts.clone());
 
-        let fused = match &self.combine {
-            Combiner::CrossAttention(pair) => {
-                let ([n, s], [_, p]) = (shared.dims(), private.dims());
-                let (s3, p3) = (shared.reshape([n, 1, s]), private.reshape([n, 1, p]));
-                let s_out = pair.shared.forward(s3.clone(), p3.clone()).reshape([n, s]);
-                let p_out = pair.private.forward(p3, s3).reshape([n, p]);
-                Tensor::cat(vec![s_out, p_out], 1)
-            }
-            Combiner::Concat(projector) => projector.forward(Tensor::cat(vec![shared, private], 1)),
-        };
-        let loss = with_loss.then(|| self.loss(&inputs, &padded, shared_parts));
-        (fused, loss)
+        let fused = self.combine.forward(shared, private);
+        if !with_loss {
+            return (fused, Vec::new());
+        }
+        let mut terms = vec![(DISENTANGLE, self.loss(&inputs, &padded, shared_parts))];
+        terms.extend(self.frl.as_ref().map(|frl| (FRL, frl.forward(&inputs))));
+        (fused, terms)
     }
 
     /// feature = Σ_m smoothL1(shared_m, sg(cross_m)); reconstruction = Σ_m
@@ -387,6 +374,8 @@ mod tests {
             combine_heads: 4,
             dropout: 0.0,
             modality_dropout: 0.0,
+            frl: false,
+            frl_hidden: None,
         }
     }
 
@@ -398,11 +387,12 @@ mod tests {
             assert_eq!(config.output_width().unwrap(), 8 * 2 + 16);
             let fusion: DisentangleFusion<B> = config.init(&device);
             let x = |w| Tensor::<B, 2>::random([5, w], Distribution::Normal(0.0, 1.0), &device);
-            let (out, loss) = fusion.forward(vec![x(16), x(8), x(8)], true);
+            let (out, terms) = fusion.forward(vec![x(16), x(8), x(8)], true);
             assert_eq!(out.dims(), [5, 32]);
-            assert!(loss.unwrap().into_scalar() > 0.0);
+            assert_eq!(terms.len(), 1);
+            assert!(terms[0].1.clone().into_scalar() > 0.0);
             let (_, none) = fusion.forward(vec![x(16), x(8), x(8)], false);
-            assert!(none.is_none());
+            assert!(none.is_empty());
         }
     }
 
@@ -415,8 +405,8 @@ mod tests {
                 .require_grad()
         };
         let inputs = vec![x(16), x(8), x(8)];
-        let (_, loss) = fusion.forward(inputs.clone(), true);
-        let mut grads = loss.unwrap().backward();
+        let (_, terms) = fusion.forward(inputs.clone(), true);
+        let mut grads = terms[0].1.clone().backward();
         let shared = GradientsParams::from_module(&mut grads, &fusion.shared.projector).len();
         let cross = GradientsParams::from_module(&mut grads, &fusion.cross).len();
         let reconstruction = GradientsParams::from_module(&mut grads, &fusion.reconstruction).len();
@@ -428,6 +418,27 @@ mod tests {
         assert_eq!(private, 0);
         // The encoders' outputs are detached targets, but they feed the projectors.
         assert!(inputs[0].grad(&grads).is_some());
+    }
+
+    #[test]
+    fn frl_adds_its_term_and_its_trained_projectors() {
+        let device = Default::default();
+        let mut c = config(Combine::CrossAttention);
+        assert_eq!(c.terms(), vec![DISENTANGLE]);
+        c.frl = true;
+        assert_eq!(c.terms(), vec![DISENTANGLE, FRL]);
+        let fusion: DisentangleFusion<Autodiff<B>> = c.init(&device);
+        let x =
+            |w| Tensor::<Autodiff<B>, 2>::random([4, w], Distribution::Normal(0.0, 1.0), &device);
+        let (_, terms) = fusion.forward(vec![x(16), x(8), x(8)], true);
+        let names: Vec<&str> = terms.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, [DISENTANGLE, FRL]);
+        let frl = terms[1].1.clone();
+        // Negative cosines, two per non-anchor modality, halved: within [−2, 2].
+        assert!(frl.clone().into_scalar().abs() <= 2.0);
+        let mut grads = frl.backward();
+        let trained = GradientsParams::from_module(&mut grads, fusion.frl.as_ref().unwrap());
+        assert!(!trained.is_empty());
     }
 
     #[test]

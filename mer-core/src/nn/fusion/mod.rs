@@ -2,6 +2,7 @@
 //! chooses by `kind`; each block is also a part of its own.
 
 pub mod attention_shift;
+pub mod combine;
 pub mod concat;
 pub mod disentangle;
 pub mod low_rank;
@@ -11,7 +12,7 @@ pub mod tensor;
 
 pub use attention_shift::{AttentionShiftFusion, AttentionShiftFusionConfig};
 pub use concat::{ConcatFusion, ConcatFusionConfig};
-pub use disentangle::{DISENTANGLE, DisentangleFusion, DisentangleFusionConfig};
+pub use disentangle::{DISENTANGLE, DisentangleFusion, DisentangleFusionConfig, FRL};
 pub use low_rank::{LowRankFusion, LowRankFusionConfig};
 pub use missing::{ModalityGate, ModalityGateConfig};
 pub use selected::{Fusion, FusionConfig, FusionKind};

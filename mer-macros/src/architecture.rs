@@ -655,13 +655,14 @@ fn gen_wire(arch: &Architecture) -> TokenStream {
     let resolve_teachers = teachers(arch).map(|f| {
         let (fident, fname) = (&f.ident, f.ident.to_string());
         quote! {
-            self.#fident.resolve().map_err(|problem| problem.within(#fname))?;
+            self.#fident.resolve(store).map_err(|problem| problem.within(#fname))?;
         }
     });
     quote! {
         fn wire(
             &mut self,
             classes: usize,
+            store: &::mer_core::architecture::RunStore,
         ) -> ::std::result::Result<(), ::mer_core::config::schema::Problem> {
             #(#resolve_teachers)*
             #fusion_wiring

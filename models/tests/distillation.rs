@@ -40,9 +40,11 @@ fn experiments(dir: &Path, data: &Path) {
     }
 }
 
+/// Runs `bin` in `dir` with its checkpoints in `dir/store`: the teachers' runs go there too.
 fn run(bin: &str, dir: &Path, args: &[&str]) -> (String, String) {
     let output: Output = Command::new(bin)
         .args(args)
+        .args(["--set", "output.checkpoints=\"store\""])
         .current_dir(dir)
         .output()
         .unwrap();
@@ -116,6 +118,11 @@ fn telme_trains_its_stages_in_order_then_reuses_them_and_makd_reuses_the_teacher
     }
     assert_eq!(row(&table, "telme")[1], "(this");
     let teacher = PathBuf::from(*row(&table, "teacher").last().unwrap());
+    assert!(
+        teacher.starts_with("store/training"),
+        "{}",
+        teacher.display()
+    );
     let teacher = dir.join(teacher);
     let before = weights(&teacher);
     assert!(!before.is_empty());

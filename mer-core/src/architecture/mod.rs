@@ -10,7 +10,8 @@ pub mod part;
 pub use forward::{Forward, Output, TeacherRow};
 pub use label::Summary;
 pub use network::{
-    Architecture, ArchitectureConfig, EncoderInfo, InitError, TeacherInfo, media_per_epoch,
+    Architecture, ArchitectureConfig, EncoderInfo, InitError, RunStore, TeacherInfo,
+    media_per_epoch,
 };
 pub use params::{ParamRow, ParamTable, count, thousands};
 pub use part::{PartMapper, PartVisitor, Role};

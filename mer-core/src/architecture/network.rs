@@ -44,9 +44,20 @@ pub trait ArchitectureConfig: ConfigValue {
     fn loss_terms(&self) -> Vec<&'static str>;
 
     /// Fills in what the declaration derives (the fusion's input widths from the encoders, the
-    /// head's input from the fusion, its classes from `classes`); a written value that
-    /// disagrees is a problem that names both keys.
-    fn wire(&mut self, classes: usize) -> Result<(), Problem>;
+    /// head's input from the fusion, its classes from `classes`) and finds each teacher's run
+    /// (in `store` unless its config says where); a written value that disagrees is a problem
+    /// that names both keys.
+    fn wire(&mut self, classes: usize, store: &RunStore) -> Result<(), Problem>;
+}
+
+/// Where a run keeps its checkpoints and cached features: where its teachers are trained and
+/// looked for too, unless their own configs say otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStore {
+    /// The checkpoint store's root (`output.checkpoints`).
+    pub checkpoints: String,
+    /// The feature cache (`output.cache`).
+    pub cache: String,
 }
 
 /// An encoder field as configured.

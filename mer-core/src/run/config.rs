@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::architecture::ArchitectureConfig;
+use crate::architecture::{ArchitectureConfig, RunStore};
 use crate::config::identity::Identity;
 use crate::config::schema::{ConfigValue, EnumSchema, Field, Kind, Problem, TableSchema, Variant};
 use crate::encoders::EncoderMode;
@@ -73,14 +73,20 @@ impl TrainingConfig {
     }
 }
 
+/// `output.checkpoints` when a config leaves it out.
+pub const DEFAULT_CHECKPOINTS: &str = "checkpoints";
+
+/// `output.cache` when a config leaves it out.
+pub const DEFAULT_CACHE: &str = "cache";
+
 /// Where results are written.
 #[crate::config]
 pub struct OutputConfig {
     /// The checkpoint store's root folder.
-    #[config(default = "checkpoints")]
+    #[config(default = DEFAULT_CHECKPOINTS.to_owned())]
     pub checkpoints: String,
     /// The feature cache of frozen encoders; shared by every run that points at it.
-    #[config(default = "cache")]
+    #[config(default = DEFAULT_CACHE.to_owned())]
     pub cache: String,
     /// Bytes of cached features kept in memory, in MiB; beyond that shards are read from disk.
     #[config(default = 1024)]
@@ -157,8 +163,12 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
                 ),
             )
         })?;
+        let store = RunStore {
+            checkpoints: self.output.checkpoints.clone(),
+            cache: self.output.cache.clone(),
+        };
         self.model
-            .wire(classes.len())
+            .wire(classes.len(), &store)
             .map_err(|p| p.within("model"))?;
         let produced = self.model.loss_terms();
         if self.training.losses.0.is_empty() {

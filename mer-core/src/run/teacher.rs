@@ -19,9 +19,9 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::config::RunConfig;
+use super::config::{DEFAULT_CACHE, DEFAULT_CHECKPOINTS, RunConfig};
 use super::plan::PlanBackend;
-use crate::architecture::{Architecture, ArchitectureConfig, InitError, TeacherInfo};
+use crate::architecture::{Architecture, ArchitectureConfig, InitError, RunStore, TeacherInfo};
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::RawConfig;
 use crate::config::schema::{ConfigValue, Field, Kind, Problem, TableSchema, default_value};
@@ -76,6 +76,8 @@ impl<C: ArchitectureConfig> PartialEq for TeacherSlot<C> {
 struct Resolved<C: ArchitectureConfig> {
     run: RunConfig<C>,
     dir: PathBuf,
+    /// The overrides its run was read with: the inherited store, `set`, the seed.
+    overrides: Vec<String>,
 }
 
 impl<C: ArchitectureConfig> ConfigValue for TeacherSlot<C> {
@@ -152,9 +154,11 @@ impl<C: ArchitectureConfig> ConfigValue for TeacherSlot<C> {
 
 impl<C: ArchitectureConfig> TeacherSlot<C> {
     /// Reads the teacher's run config and names its checkpoint (`id`); a written `id` must
-    /// agree. Problems are keyed within this slot.
-    pub fn resolve(&mut self) -> Result<(), Problem> {
+    /// agree. The teacher's run keeps its checkpoints and features in the student's `store`
+    /// unless its own config says where. Problems are keyed within this slot.
+    pub fn resolve(&mut self, store: &RunStore) -> Result<(), Problem> {
         self.check()?;
+        let mut overrides = self.overrides();
         let (mut raw, dir_given) = match &self.checkpoint {
             Some(dir) => {
                 let raw = RawConfig::load(&[Path::new(dir).join("config.toml")], &[] as &[&str])
@@ -162,8 +166,18 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
                 (raw, Some(PathBuf::from(dir)))
             }
             None => {
-                let raw = RawConfig::load(&self.config, &self.overrides())
-                    .map_err(|e| Problem::new("config", e.to_string()))?;
+                let load = |overrides: &[String]| {
+                    RawConfig::load(&self.config, overrides)
+                        .map_err(|e| Problem::new("config", e.to_string()))
+                };
+                let raw = load(&overrides)?;
+                let inherited = self.inherited(&raw, store);
+                let raw = if inherited.is_empty() {
+                    raw
+                } else {
+                    overrides = [inherited, overrides].concat();
+                    load(&overrides)?
+                };
                 (raw, None)
             }
         };
@@ -194,8 +208,30 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
         }
         let dir =
             dir_given.unwrap_or_else(|| PathBuf::from(&run.output.checkpoints).join(&relative));
-        self.resolved = Some(Box::new(Resolved { run, dir }));
+        self.resolved = Some(Box::new(Resolved {
+            run,
+            dir,
+            overrides,
+        }));
         Ok(())
+    }
+
+    /// Overrides that put the teacher's run in the student's store, for the keys its own config
+    /// leaves out (and only where the student's store is not the default anyway).
+    fn inherited(&self, raw: &RawConfig, store: &RunStore) -> Vec<String> {
+        [
+            (
+                "output.checkpoints",
+                &store.checkpoints,
+                DEFAULT_CHECKPOINTS,
+            ),
+            ("output.cache", &store.cache, DEFAULT_CACHE),
+        ]
+        .into_iter()
+        .filter(|(key, value, default)| raw.origin_of(key).is_none() && value != default)
+        .map(|(key, value, _)| (key, value))
+        .map(|(key, value)| format!("{key}={}", toml::Value::String(value.clone())))
+        .collect()
     }
 
     /// `set`, then the seed, as the teacher's run takes them.
@@ -211,7 +247,8 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
             Some(dir) => format!("{dir} is not a checkpoint"),
             None => {
                 let sets: String = self
-                    .overrides()
+                    .resolved()
+                    .overrides
                     .iter()
                     .map(|o| format!(" --set {o}"))
                     .collect();
@@ -261,7 +298,7 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
             run: self
                 .checkpoint
                 .is_none()
-                .then(|| (self.config.clone(), self.overrides())),
+                .then(|| (self.config.clone(), resolved.overrides.clone())),
         }
     }
 

@@ -1,10 +1,11 @@
 //! IEMOCAP in TelME's CSV layout: `{train,dev,test}.csv` with columns
 //! `Utterance, Speaker, Dialogue_ID, Emotion, Wav_Path, Video_Path` (media paths relative to the
-//! root unless absolute).
+//! root, and below it).
 
 use std::path::Path;
 
 use crate::csvfile::CsvFile;
+use crate::paths::within;
 use crate::{DatasetError, Dialogue, LabelSet, Split, Utterance};
 
 const COLUMNS: [&str; 6] = [
@@ -27,14 +28,26 @@ pub fn read(root: &Path, split: Split, labels: &LabelSet) -> Result<Vec<Dialogue
         }
         let media = |column: &str| {
             let text = row.get(column).trim();
-            (!text.is_empty()).then(|| root.join(text))
+            match text.is_empty() {
+                true => Ok(None),
+                false => within(root, text)
+                    .map(Some)
+                    .map_err(|message| row.error(column, message)),
+            }
+        };
+        let required = |column: &str| {
+            let text = row.get(column).trim();
+            match text.is_empty() {
+                true => Err(row.error(column, format!("empty {}", column.to_lowercase()))),
+                false => Ok(text.to_owned()),
+            }
         };
         let utterance = Utterance {
-            speaker: row.get("Speaker").trim().to_owned(),
-            text: row.get("Utterance").trim().to_owned(),
+            speaker: required("Speaker")?,
+            text: required("Utterance")?,
             label: row.label("Emotion", labels)?,
-            audio: media("Wav_Path"),
-            video: media("Video_Path"),
+            audio: media("Wav_Path")?,
+            video: media("Video_Path")?,
         };
         match dialogues.iter_mut().rev().find(|d| d.id == dialogue) {
             Some(existing) => existing.utterances.push(utterance),

@@ -10,6 +10,7 @@ pub mod iemocap;
 pub mod labels;
 pub mod media;
 pub mod meld;
+pub mod paths;
 pub mod prompt;
 pub mod split;
 

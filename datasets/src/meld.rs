@@ -8,6 +8,7 @@ use std::path::Path;
 use mer_core::input::data::LabelKind;
 
 use crate::csvfile::CsvFile;
+use crate::paths::within;
 use crate::{DatasetError, Dialogue, LabelSet, Split, Utterance};
 
 const COLUMNS: [&str; 6] = [
@@ -40,20 +41,16 @@ pub fn read(
             return Err(row.error("Utterance", "empty utterance".into()));
         }
         let clip = format!("dia{dialogue}_utt{index}");
+        let media = |folder: &str, ext: &str| {
+            within(root, &format!("{folder}/{split}/{clip}.{ext}"))
+                .map_err(|message| row.error("Dialogue_ID", message))
+        };
         let utterance = Utterance {
             speaker: row.get("Speaker").trim().to_owned(),
             text: text.to_owned(),
             label: row.label(label_column, labels)?,
-            audio: Some(
-                root.join("audios")
-                    .join(split.as_str())
-                    .join(format!("{clip}.flac")),
-            ),
-            video: Some(
-                root.join("videos")
-                    .join(split.as_str())
-                    .join(format!("{clip}.mp4")),
-            ),
+            audio: Some(media("audios", "flac")?),
+            video: Some(media("videos", "mp4")?),
         };
         match dialogues.last_mut() {
             Some((id, utterances)) if *id == dialogue => utterances.push((index, utterance)),

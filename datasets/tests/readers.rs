@@ -182,7 +182,7 @@ fn iemocap_reads_telme_layout() {
         "Utterance,Speaker,Dialogue_ID,Emotion,Wav_Path,Video_Path\n\
          I am fine.,M,Ses01F_impro01,neu,wav/a.wav,video/a.mp4\n\
          No you are not!,F,Ses01F_impro01,ang,wav/b.wav,\n\
-         Great news,F,Ses02M_script01,exc,/abs/c.wav,video/c.mp4\n",
+         Great news,F,Ses02M_script01,exc,./c.wav,video/c.mp4\n",
     )
     .unwrap();
     let data = load(
@@ -200,7 +200,7 @@ fn iemocap_reads_telme_layout() {
     assert_eq!(first[1].video, None);
     assert_eq!(
         data.dialogues[1].utterances[0].audio.as_deref(),
-        Some(Path::new("/abs/c.wav"))
+        Some(tmp.path().join("./c.wav").as_path())
     );
     let err = load(
         &config(Dataset::Iemocap, LabelKind::Sentiment, Some(tmp.path())),
@@ -208,6 +208,36 @@ fn iemocap_reads_telme_layout() {
     )
     .unwrap_err();
     assert_eq!(err.to_string(), "IEMOCAP has no sentiment labels");
+}
+
+#[test]
+fn iemocap_rows_stay_below_the_root_and_name_who_says_what() {
+    let header = "Utterance,Speaker,Dialogue_ID,Emotion,Wav_Path,Video_Path\n";
+    for (row, expected) in [
+        (
+            "Hi.,M,S1,neu,../../../../etc/passwd,\n",
+            "train.csv:2: column 5 (Wav_Path): \"../../../../etc/passwd\" climbs out",
+        ),
+        (
+            "Hi.,M,S1,neu,,/elsewhere/clip.mp4\n",
+            "column 6 (Video_Path): \"/elsewhere/clip.mp4\" is absolute",
+        ),
+        (
+            "  ,M,S1,neu,a.wav,\n",
+            "column 1 (Utterance): empty utterance",
+        ),
+        ("Hi.,,S1,neu,a.wav,\n", "column 2 (Speaker): empty speaker"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("train.csv"), format!("{header}{row}")).unwrap();
+        let err = load(
+            &config(Dataset::Iemocap, LabelKind::Emotion, Some(tmp.path())),
+            Split::Train,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(expected), "{row}: {err}");
+    }
 }
 
 fn shared_meld() -> Option<PathBuf> {

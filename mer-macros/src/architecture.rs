@@ -101,6 +101,10 @@ fn gen_config_value(arch: &Architecture) -> TokenStream {
                 | Role::Teacher { .. } => quote!(::std::option::Option::None),
             },
             derived: None,
+            range: match &f.role {
+                Role::Hyper { range, .. } => range.clone(),
+                _ => None,
+            },
         })
         .collect();
     table_config_value(

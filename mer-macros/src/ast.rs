@@ -80,6 +80,8 @@ pub enum Role {
     Hyper {
         default: Option<Expr>,
         experts: bool,
+        /// `range = "..."`: the `Range` variant of the numbers it accepts.
+        range: Option<Ident>,
     },
 }
 
@@ -256,7 +258,11 @@ fn parse_role(
             (ModuleRole::Plain(config, inputs, _), "fusion") => Role::Fusion { config, inputs },
             (ModuleRole::Plain(config, _, experts), "head") => Role::Head { config, experts },
             (ModuleRole::Plain(config, _, _), _) => Role::Teacher { config },
-            (ModuleRole::Hyper(default, experts), _) => Role::Hyper { default, experts },
+            (ModuleRole::Hyper(default, experts, range), _) => Role::Hyper {
+                default,
+                experts,
+                range,
+            },
         };
         if let Some((previous, _)) = &role {
             return Err(syn::Error::new(
@@ -282,6 +288,7 @@ fn parse_role(
             Role::Hyper {
                 default: None,
                 experts: false,
+                range: None,
             },
             None,
         )),
@@ -292,7 +299,7 @@ enum ModuleRole {
     Encoder(char, Path),
     /// A fusion, head or teacher, a fusion's `inputs` and a head's `experts`.
     Plain(Path, Option<Vec<Ident>>, Option<Ident>),
-    Hyper(Option<Expr>, bool),
+    Hyper(Option<Expr>, bool, Option<Ident>),
 }
 
 fn parse_module_role(
@@ -390,6 +397,7 @@ fn parse_module_role(
 fn parse_hyper(attr: &Attribute) -> syn::Result<ModuleRole> {
     let mut default = None;
     let mut experts = false;
+    let mut range = None;
     if !matches!(attr.meta, syn::Meta::Path(_)) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("default") {
@@ -398,12 +406,17 @@ fn parse_hyper(attr: &Attribute) -> syn::Result<ModuleRole> {
             } else if meta.path.is_ident("experts") {
                 experts = true;
                 Ok(())
+            } else if meta.path.is_ident("range") {
+                range = Some(parse_range(&meta.value()?.parse::<LitStr>()?)?);
+                Ok(())
             } else {
-                Err(meta.error("unknown hyper attribute; expected `default = EXPR` or `experts`"))
+                Err(meta.error(
+                    "unknown hyper attribute; expected `default = EXPR`, `experts` or `range = \"...\"`",
+                ))
             }
         })?;
     }
-    Ok(ModuleRole::Hyper(default, experts))
+    Ok(ModuleRole::Hyper(default, experts, range))
 }
 
 /// One head, at most one fusion and expert count, at least one encoder, and fusion
@@ -587,6 +600,9 @@ pub struct ConfigField {
     pub default: Option<Expr>,
     /// `#[config(derived = "what from")]`: filled in from other keys when left out.
     pub derived: Option<LitStr>,
+    /// `#[config(range = "probability")]`: the numbers the key accepts (a variant of
+    /// `mer_core::config::schema::Range`, by its name).
+    pub range: Option<Ident>,
 }
 
 pub struct ConfigVariant {
@@ -631,7 +647,11 @@ impl ConfigItem {
                 };
                 let mut fields = Vec::new();
                 for field in named.named.iter_mut() {
-                    let (default, derived) = take_field_attrs(&mut field.attrs)?;
+                    let FieldAttrs {
+                        default,
+                        derived,
+                        range,
+                    } = take_field_attrs(&mut field.attrs)?;
                     if let (Some(default), Some(_)) = (&default, &derived) {
                         return Err(syn::Error::new(
                             default.span(),
@@ -644,6 +664,7 @@ impl ConfigItem {
                         doc: doc_text(&field.attrs),
                         default,
                         derived,
+                        range,
                     });
                 }
                 ConfigShape::Struct(fields)
@@ -688,11 +709,43 @@ impl ConfigItem {
     }
 }
 
-/// Removes `#[config(default = EXPR)]` and `#[config(derived = "...")]` from a field's
-/// attributes, returning them.
-fn take_field_attrs(attrs: &mut Vec<Attribute>) -> syn::Result<(Option<Expr>, Option<LitStr>)> {
+/// A config field's `#[config(...)]` settings.
+struct FieldAttrs {
+    default: Option<Expr>,
+    derived: Option<LitStr>,
+    range: Option<Ident>,
+}
+
+/// The names `#[config(range = "...")]` takes and the `Range` variants they stand for (as
+/// `mer_core::config::schema::Range::NAMES` lists them).
+const RANGES: [(&str, &str); 5] = [
+    ("probability", "Probability"),
+    ("fraction", "Fraction"),
+    ("positive", "Positive"),
+    ("non-negative", "NonNegative"),
+    ("at-least-one", "AtLeastOne"),
+];
+
+/// The `Range` variant a range's name stands for.
+fn parse_range(name: &LitStr) -> syn::Result<Ident> {
+    match RANGES.iter().find(|(n, _)| *n == name.value()) {
+        Some((_, variant)) => Ok(Ident::new(variant, name.span())),
+        None => {
+            let names: Vec<&str> = RANGES.iter().map(|(n, _)| *n).collect();
+            Err(syn::Error::new(
+                name.span(),
+                format!("unknown range; expected one of {}", names.join(", ")),
+            ))
+        }
+    }
+}
+
+/// Removes `#[config(default = EXPR)]`, `#[config(derived = "...")]` and
+/// `#[config(range = "...")]` from a field's attributes, returning them.
+fn take_field_attrs(attrs: &mut Vec<Attribute>) -> syn::Result<FieldAttrs> {
     let mut default = None;
     let mut derived = None;
+    let mut range = None;
     let mut result = Ok(());
     attrs.retain(|attr| {
         if !attr.path().is_ident("config") {
@@ -705,9 +758,12 @@ fn take_field_attrs(attrs: &mut Vec<Attribute>) -> syn::Result<(Option<Expr>, Op
             } else if meta.path.is_ident("derived") {
                 derived = Some(meta.value()?.parse::<LitStr>()?);
                 Ok(())
+            } else if meta.path.is_ident("range") {
+                range = Some(parse_range(&meta.value()?.parse::<LitStr>()?)?);
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown config attribute; expected `default = EXPR` or `derived = \"what from\"`",
+                    "unknown config attribute; expected `default = EXPR`, `derived = \"what from\"` or `range = \"...\"`",
                 ))
             }
         }) {
@@ -715,7 +771,11 @@ fn take_field_attrs(attrs: &mut Vec<Attribute>) -> syn::Result<(Option<Expr>, Op
         }
         false
     });
-    result.map(|()| (default, derived))
+    result.map(|()| FieldAttrs {
+        default,
+        derived,
+        range,
+    })
 }
 
 fn kebab_case(ident: &Ident) -> String {

@@ -25,6 +25,7 @@ pub fn expand(config: &ConfigItem) -> TokenStream {
                         None => default_tokens(&field.ty, field.default.as_ref()),
                     },
                     derived: field.derived.as_ref().map(LitStr::value),
+                    range: field.range.clone(),
                 })
                 .collect();
             let assertions = fields.iter().map(|f| assert_config_value(&f.ty));
@@ -161,6 +162,8 @@ pub struct SchemaField<'a> {
     pub default: TokenStream,
     /// What a derived field is derived from.
     pub derived: Option<String>,
+    /// The `Range` variant of the numbers the key accepts.
+    pub range: Option<Ident>,
 }
 
 /// A derived field's value until it is filled in: its type's default (0, empty).
@@ -202,6 +205,12 @@ pub fn table_config_value(
             Some(from) => quote!(::std::option::Option::Some(#from)),
             None => quote!(::std::option::Option::None),
         };
+        let range = match &f.range {
+            Some(variant) => {
+                quote!(::std::option::Option::Some(::mer_core::config::schema::Range::#variant))
+            }
+            None => quote!(::std::option::Option::None),
+        };
         quote! {
             ::mer_core::config::schema::Field {
                 name: #fname,
@@ -210,11 +219,24 @@ pub fn table_config_value(
                 default: #default,
                 derived: #derived,
                 hashed: true,
+                range: #range,
             }
         }
     });
     let idents = fields.iter().map(|f| f.ident);
     let names = fields.iter().map(|f| f.ident.to_string());
+    let ranges = fields.iter().filter_map(|f| {
+        let (ident, name) = (f.ident, f.ident.to_string());
+        f.range.as_ref().map(|variant| {
+            quote! {
+                ::mer_core::config::schema::check_range(
+                    #name,
+                    &self.#ident,
+                    ::mer_core::config::schema::Range::#variant,
+                )?;
+            }
+        })
+    });
     let own = check.map(|path| quote!(#path(self)?;));
     let loss_terms = loss_terms.map(|path| {
         quote! {
@@ -240,6 +262,7 @@ pub fn table_config_value(
                     ::mer_core::config::schema::ConfigValue::check(&self.#idents)
                         .map_err(|problem| problem.within(#names))?;
                 )*
+                #(#ranges)*
                 #own
                 ::std::result::Result::Ok(())
             }

@@ -138,7 +138,8 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Training failed on its input: a media file, an encoder that cannot be built, a loss term.
+/// Training failed on its input: a media file, an encoder that cannot be built, a loss term, a
+/// loss that is no longer a number (the settings diverge).
 fn train_input_error(error: &TrainError) -> bool {
     matches!(
         error,
@@ -146,12 +147,18 @@ fn train_input_error(error: &TrainError) -> bool {
             | TrainError::Init(_)
             | TrainError::Cache(CacheError::Media(_))
             | TrainError::UnconfiguredTerm(_)
+            | TrainError::NonFinite { .. }
+            | TrainError::NoData
     )
 }
 
-/// A path given is not a checkpoint, or a new one would overwrite something.
+/// A path given is not a checkpoint, a new one would overwrite something, or a stored file is
+/// corrupt.
 fn store_input_error(error: &StoreError) -> bool {
-    matches!(error, StoreError::NotACheckpoint(_) | StoreError::Exists(_))
+    matches!(
+        error,
+        StoreError::NotACheckpoint(_) | StoreError::Exists(_) | StoreError::Corrupt { .. }
+    )
 }
 
 /// An architecture binary: `train` (the default, on the built-in demo config), `eval`, `infer`

@@ -38,10 +38,10 @@ pub struct Mdn<B: Backend> {
     #[head(experts = experts)]
     pub head: MoeHead<B>,
     /// Dropout on each pooled state, before fusion.
-    #[hyper(default = 0.1)]
+    #[hyper(default = 0.1, range = "probability")]
     pub dropout: f64,
     /// Number of experts in the head (`{N}xE` in the label).
-    #[hyper(default = 1)]
+    #[hyper(default = 1, range = "at-least-one")]
     pub experts: usize,
 }
 

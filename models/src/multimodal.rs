@@ -36,7 +36,7 @@ pub struct Multimodal<B: Backend> {
     #[head]
     pub head: ClassifierHead<B>,
     /// Dropout on each pooled state, before fusion.
-    #[hyper(default = 0.1)]
+    #[hyper(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

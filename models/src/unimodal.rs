@@ -27,7 +27,7 @@ pub struct Unimodal<B: Backend> {
     #[head]
     pub head: ClassifierHead<B>,
     /// Dropout on the pooled utterance state, before the projector.
-    #[hyper(default = 0.1)]
+    #[hyper(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

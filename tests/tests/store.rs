@@ -12,7 +12,7 @@ use mer_core::architecture::ArchitectureConfig;
 use mer_core::config::{RawConfig, Source};
 use mer_core::nn::ClassifierHeadConfig;
 use mer_core::run::RunConfig;
-use mer_core::store::{Manifest, Store};
+use mer_core::store::{Manifest, Store, StoreError};
 use mer_core::util::atomic;
 use models::unimodal::DEMO_CONFIG;
 use models::{Unimodal, UnimodalConfig};
@@ -263,4 +263,78 @@ fn a_corrupt_manifest_hides_only_its_own_checkpoint() {
         message.contains(&manifest.display().to_string()),
         "{message}"
     );
+}
+
+#[test]
+fn a_changed_blob_is_refused_on_load_and_found_by_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, network, dir, _) = two_checkpoints(tmp.path());
+    assert!(store.verify().unwrap().is_empty());
+    let blob = fs::canonicalize(store.root().join(&dir).join("head.safetensors")).unwrap();
+    let mut bytes = fs::read(&blob).unwrap();
+    let at = bytes.len() - 8;
+    for b in &mut bytes[at..] {
+        *b ^= 0xff;
+    }
+    fs::write(&blob, &bytes).unwrap();
+
+    let error = store.load(&dir, network).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Corrupt { .. }) && error.to_string().contains("corrupt"),
+        "{error}"
+    );
+    let found = store.verify().unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]
+            .to_string()
+            .contains(&*blob.file_name().unwrap().to_string_lossy()),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn export_refuses_links_out_of_the_store_missing_weights_and_changed_blobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _, dir_a, dir_b) = two_checkpoints(tmp.path());
+    let folder = tmp.path().join(&dir_a);
+
+    let outside = tmp.path().join("secret.txt");
+    fs::write(&outside, "not a weight").unwrap();
+    std::os::unix::fs::symlink(&outside, folder.join("passwd.txt")).unwrap();
+    let error = store.export(&dir_a, &tmp.path().join("a")).unwrap_err();
+    assert!(error.to_string().contains("outside the store"), "{error}");
+    assert!(!tmp.path().join("a").exists());
+    fs::remove_file(folder.join("passwd.txt")).unwrap();
+
+    // A part whose weight file is gone: the export fails naming it.
+    fs::remove_file(folder.join("head.safetensors")).unwrap();
+    let error = store.export(&dir_a, &tmp.path().join("b")).unwrap_err();
+    assert!(error.to_string().contains("part `head`"), "{error}");
+    assert!(!tmp.path().join("b").exists());
+
+    // A blob changed on disk is not copied.
+    let blob = fs::canonicalize(tmp.path().join(&dir_b).join("head.safetensors")).unwrap();
+    let mut bytes = fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&blob, bytes).unwrap();
+    let error = store.export(&dir_b, &tmp.path().join("c")).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+    assert!(!tmp.path().join("c").exists());
+}
+
+#[test]
+fn gc_refuses_a_blobs_folder_that_is_a_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("precious.safetensors"), "x").unwrap();
+    let root = tmp.path().join("store");
+    fs::create_dir_all(&root).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("blobs")).unwrap();
+    let error = Store::new(&root).gc().unwrap_err();
+    assert!(error.to_string().contains("is a link"), "{error}");
+    assert!(elsewhere.join("precious.safetensors").exists());
 }

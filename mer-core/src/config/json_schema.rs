@@ -3,7 +3,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::schema::Kind;
+use super::schema::{Kind, Range};
 
 /// The JSON Schema (draft 2020-12) of a config whose root is `kind`.
 pub fn of(title: &str, kind: &Kind) -> Json {
@@ -44,6 +44,9 @@ fn kind_schema(kind: &Kind) -> Json {
             let mut properties = serde_json::Map::new();
             for field in &table.fields {
                 let mut schema = kind_schema(&field.kind);
+                if let Some(range) = field.range {
+                    bounds(&mut schema, range);
+                }
                 match (field.derived, &field.default) {
                     (Some(from), _) => {
                         schema["description"] =
@@ -80,5 +83,22 @@ fn kind_schema(kind: &Kind) -> Json {
             }
             schema
         }
+    }
+}
+
+/// JSON Schema's bounds for `range`, on a number or on the items of a list of numbers.
+fn bounds(schema: &mut Json, range: Range) {
+    if let Some(items) = schema.get_mut("items") {
+        return bounds(items, range);
+    }
+    let keys: &[(&str, f64)] = match range {
+        Range::Probability => &[("minimum", 0.0), ("exclusiveMaximum", 1.0)],
+        Range::Fraction => &[("minimum", 0.0), ("maximum", 1.0)],
+        Range::Positive => &[("exclusiveMinimum", 0.0)],
+        Range::NonNegative => &[("minimum", 0.0)],
+        Range::AtLeastOne => &[("minimum", 1.0)],
+    };
+    for (key, value) in keys {
+        schema[*key] = json!(value);
     }
 }

@@ -100,6 +100,9 @@ mod tests {
         /// Mixing weight.
         #[config(default = 0.5)]
         alpha: f64,
+        /// Dropout rate.
+        #[config(default = 0.1, range = "probability")]
+        dropout: f64,
         /// Layers.
         layers: usize,
         #[config(default = Style::Sum)]
@@ -123,6 +126,29 @@ mod tests {
     fn load(sources: &[(&str, &str)], overrides: &[&str]) -> Result<Root, ConfigError> {
         let sources: Vec<Source> = sources.iter().map(|(n, t)| Source::new(*n, *t)).collect();
         RawConfig::from_sources(&sources, overrides)?.resolve()
+    }
+
+    #[test]
+    fn a_value_out_of_its_range_is_refused_where_it_was_written() {
+        let file = "[fusion]\nlayers = 2\ndropout = 1.5\n";
+        let error = load(&[("a.toml", file)], &[]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "a.toml:3:11: fusion.dropout: must be in [0, 1), found 1.5"
+        );
+        let file = "[fusion]\nlayers = 2\n";
+        let error = load(&[("a.toml", file)], &["fusion.dropout=-0.1"]).unwrap_err();
+        assert!(
+            error.to_string().contains("must be in [0, 1), found -0.1"),
+            "{error}"
+        );
+        assert_eq!(
+            load(&[("a.toml", file)], &["fusion.dropout=0.0"])
+                .unwrap()
+                .fusion
+                .dropout,
+            0.0
+        );
     }
 
     #[test]
@@ -201,7 +227,7 @@ mod tests {
             ),
             (
                 "[fusion]\nlayers = 1\nbeta = 2\n",
-                "x.toml:3:1: fusion.beta: unknown key (expected one of: alpha, layers, style)",
+                "x.toml:3:1: fusion.beta: unknown key (expected one of: alpha, dropout, layers, style)",
                 "unknown key",
             ),
             (

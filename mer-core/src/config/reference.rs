@@ -59,6 +59,9 @@ fn section(out: &mut String, path: &str, table: &TableSchema) {
             (None, None, _) => "**required**".into(),
         };
         let mut description = field.doc.replace('\n', " ");
+        if let Some(range) = field.range {
+            write!(description, " Must be {}.", range.describe()).unwrap();
+        }
         if let Kind::Enum(e) = strip_optional(&field.kind) {
             for v in &e.variants {
                 if !v.doc.is_empty() {

@@ -11,11 +11,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
-use crate::config::schema::{Problem, at_least_one, divides_hidden};
+use crate::config::schema::{Problem, at_least_one, divides_hidden, fits_in_memory};
 use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::input::{Batch, Sample};
-use crate::nn::transformer::{LayerShape, Transformer};
+use crate::nn::transformer::{LayerShape, Transformer, layer_parameters};
 use crate::nn::{Conv1d, Conv1dConfig, Linear, LinearConfig};
 
 /// The rate every waveform is resampled to.
@@ -34,31 +34,31 @@ pub enum KeepEnd {
 #[crate::config(check = Self::check_shape)]
 pub struct AudioShape {
     /// Output channels of each feature-encoder convolution.
-    #[config(default = vec![64, 64, 64, 64])]
+    #[config(default = vec![64, 64, 64, 64], range = "at-least-one")]
     pub conv_dim: Vec<usize>,
     /// Kernel width of each convolution.
-    #[config(default = vec![10, 4, 4, 2])]
+    #[config(default = vec![10, 4, 4, 2], range = "at-least-one")]
     pub conv_kernel: Vec<usize>,
     /// Stride of each convolution; their product is the samples per frame.
-    #[config(default = vec![5, 4, 4, 2])]
+    #[config(default = vec![5, 4, 4, 2], range = "at-least-one")]
     pub conv_stride: Vec<usize>,
     /// Width of frame states.
-    #[config(default = 64)]
+    #[config(default = 64, range = "at-least-one")]
     pub hidden: usize,
     /// Transformer layers.
-    #[config(default = 2)]
+    #[config(default = 2, range = "at-least-one")]
     pub layers: usize,
     /// Attention heads per layer; divides `hidden`.
-    #[config(default = 4)]
+    #[config(default = 4, range = "at-least-one")]
     pub heads: usize,
     /// Width of the feed-forward block.
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub intermediate: usize,
     /// Kernel width of the convolutional position embedding.
-    #[config(default = 16)]
+    #[config(default = 16, range = "at-least-one")]
     pub pos_conv_kernel: usize,
     /// Groups of the convolutional position embedding; divides `hidden`.
-    #[config(default = 4)]
+    #[config(default = 4, range = "at-least-one")]
     pub pos_conv_groups: usize,
     /// Epsilon of every layer norm.
     #[config(default = 1e-5)]
@@ -100,7 +100,11 @@ impl AudioShape {
             ("layers", self.layers),
             ("intermediate", self.intermediate),
             ("pos_conv_kernel", self.pos_conv_kernel),
-        ])
+        ])?;
+        fits_in_memory(
+            "layers",
+            layer_parameters(self.hidden, self.intermediate, self.layers),
+        )
     }
 
     /// The fewest samples that make one frame: shorter inputs are padded to this.
@@ -131,7 +135,7 @@ impl AudioShape {
 pub struct AudioEncoderConfig {
     pub shape: AudioShape,
     /// Longer recordings are cut to this many samples at 16 kHz (the original: 200,000).
-    #[config(default = 200_000)]
+    #[config(default = 200_000, range = "at-least-one")]
     pub max_samples: usize,
     /// Which end of a long recording is kept.
     #[config(default = KeepEnd::First)]

@@ -167,6 +167,7 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             default: Some(default_value(EncoderMode::Trainable)),
             derived: None,
             hashed: true,
+            range: None,
         });
         table.fields.push(Field {
             name: LORA_KEY,
@@ -175,6 +176,7 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             default: None,
             derived: None,
             hashed: true,
+            range: None,
         });
         table.fields.push(Field {
             name: INIT_FROM_KEY,
@@ -184,6 +186,7 @@ impl<C: ConfigValue> ConfigValue for EncoderSlot<C> {
             default: None,
             derived: None,
             hashed: true,
+            range: None,
         });
         Kind::Table(table)
     }

@@ -13,33 +13,33 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
-use crate::config::schema::{Problem, at_least_one, divides_hidden};
+use crate::config::schema::{Problem, at_least_one, divides_hidden, fits_in_memory};
 use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::input::{Batch, Sample};
-use crate::nn::transformer::{LayerShape, Transformer};
+use crate::nn::transformer::{LayerShape, Transformer, layer_parameters};
 use crate::nn::{Linear, LinearConfig};
 
 /// The shape of a video encoder (Hugging Face's `VideoMAEConfig` names).
 #[crate::config(check = Self::check_shape)]
 pub struct VideoShape {
     /// Side of a square patch, in pixels.
-    #[config(default = 16)]
+    #[config(default = 16, range = "at-least-one")]
     pub patch_size: usize,
     /// Frames per tubelet.
-    #[config(default = 2)]
+    #[config(default = 2, range = "at-least-one")]
     pub tubelet_size: usize,
     /// Width of token states.
-    #[config(default = 64)]
+    #[config(default = 64, range = "at-least-one")]
     pub hidden: usize,
     /// Transformer layers.
-    #[config(default = 2)]
+    #[config(default = 2, range = "at-least-one")]
     pub layers: usize,
     /// Attention heads per layer; divides `hidden`.
-    #[config(default = 4)]
+    #[config(default = 4, range = "at-least-one")]
     pub heads: usize,
     /// Width of the feed-forward block.
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub intermediate: usize,
     /// Epsilon of every layer norm.
     #[config(default = 1e-12)]
@@ -54,7 +54,11 @@ impl VideoShape {
             ("tubelet_size", self.tubelet_size),
             ("layers", self.layers),
             ("intermediate", self.intermediate),
-        ])
+        ])?;
+        fits_in_memory(
+            "layers",
+            layer_parameters(self.hidden, self.intermediate, self.layers),
+        )
     }
 }
 
@@ -63,10 +67,10 @@ impl VideoShape {
 pub struct VideoEncoderConfig {
     pub shape: VideoShape,
     /// Frames sampled per clip, at VideoMAE's indices `floor(arange(0, n, n / frames))`.
-    #[config(default = 16)]
+    #[config(default = 16, range = "at-least-one")]
     pub frames: usize,
     /// Side of the square frames the encoder reads (shortest edge resized, centre crop).
-    #[config(default = 224)]
+    #[config(default = 224, range = "at-least-one")]
     pub image_size: usize,
     /// Dropout inside the encoder while training.
     #[config(default = 0.1)]

@@ -31,7 +31,7 @@ pub struct AttentionProjectorConfig {
     #[config(default = 2)]
     pub depth: usize,
     /// Dropout after attention and inside the projector.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

@@ -20,7 +20,7 @@ pub struct ClassifierHeadConfig {
     #[config(derived = "the label set of `data.dataset` and `data.label`")]
     pub num_classes: usize,
     /// Dropout before the linear layer.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 
@@ -76,9 +76,10 @@ pub struct MoeHeadConfig {
     #[config(derived = "the architecture's expert count (`{N}xE` in its label)")]
     pub experts: usize,
     /// Experts kept per sample (sparse mixture); all when left out.
+    #[config(range = "at-least-one")]
     pub top_k: Option<usize>,
     /// Dropout before the experts.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

@@ -17,13 +17,13 @@ use crate::nn::linear::LORA_SETTINGS;
 #[crate::config(check = Self::check_settings)]
 pub struct LoraConfig {
     /// Rank of each adapter.
-    #[config(default = 8)]
+    #[config(default = 8, range = "at-least-one")]
     pub r: usize,
     /// Adapters are scaled by `alpha / r`.
-    #[config(default = 16.0)]
+    #[config(default = 16.0, range = "positive")]
     pub alpha: f64,
     /// Dropout on an adapter's input while training.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
     /// Linear layers to adapt: names or path suffixes (`query`, `self_attn.value`), regexes
     /// matching a whole path inside the encoder (`.*layer\.[0-5]\..*query` matches

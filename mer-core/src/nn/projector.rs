@@ -16,13 +16,13 @@ pub struct ProjectorConfig {
     #[config(derived = "the output width of the part before the projector")]
     pub input: usize,
     /// Width of the output (and of every hidden layer).
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub output: usize,
     /// Number of linear layers.
-    #[config(default = 1)]
+    #[config(default = 1, range = "at-least-one")]
     pub depth: usize,
     /// Dropout before each linear layer after the first.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

@@ -62,6 +62,17 @@ pub struct LayerShape {
     pub dropout: f64,
 }
 
+/// The weights of `layers` transformer layers `hidden` wide with a feed-forward block
+/// `intermediate` wide: Q, K, V and output projections, the feed-forward pair, biases and two
+/// norms. Saturating, for shapes read from files that may be absurd.
+pub fn layer_parameters(hidden: usize, intermediate: usize, layers: usize) -> u128 {
+    let (h, i) = (hidden as u128, intermediate as u128);
+    let layer = (4 * h * h + 4 * h)
+        .saturating_add(2 * h * i + i + h)
+        .saturating_add(4 * h);
+    layer.saturating_mul(layers as u128)
+}
+
 impl<B: Backend> Transformer<B> {
     /// `layers` BERT layers of `shape`, randomly initialised.
     pub fn init(shape: LayerShape, layers: usize, device: &B::Device) -> Self {

@@ -2,13 +2,64 @@
 //! randomly initialised encoder in the feature cache.
 
 use std::path::{Path, PathBuf};
+use std::{fs, io};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
+use sha2::{Digest, Sha256};
 
 use super::lora;
+use crate::config::identity::hex;
+
+/// Hex digits of a content name: the first 128 bits of the SHA-256 of a file's bytes.
+pub const CONTENT_NAME_LEN: usize = 32;
+
+/// The folder whose weight files are named by their content ([`content_name`]).
+pub const CONTENT_NAMED_DIR: &str = "blobs";
+
+/// The name of `bytes` by their content: the start of their SHA-256, in hex.
+pub fn content_name(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))[..CONTENT_NAME_LEN].to_owned()
+}
+
+/// The bytes of the weight file at `path` (a link is followed). A file in a store's blobs
+/// folder is named by its content: bytes that no longer match the name (a disk error, an
+/// edit) are refused, checked in the same pass that reads them.
+pub fn read_weight_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let error = |message: String| WeightsError {
+        path: path.to_owned(),
+        message,
+        corrupt: false,
+    };
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => error("missing weight file".into()),
+        _ => error(e.to_string()),
+    })?;
+    let target = fs::canonicalize(path).map_err(|e| error(e.to_string()))?;
+    let in_blobs = target
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == CONTENT_NAMED_DIR);
+    let expected = target.file_stem().and_then(|s| s.to_str()).filter(|stem| {
+        in_blobs && stem.len() == CONTENT_NAME_LEN && stem.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    if let Some(expected) = expected {
+        let actual = content_name(&bytes);
+        if actual != expected {
+            return Err(WeightsError {
+                corrupt: true,
+                ..error(format!(
+                    "corrupt: {} holds bytes whose digest is {actual}, not its name; the file was \
+                 changed after it was stored (retrain, or restore it from a copy)",
+                    target.display()
+                ))
+            });
+        }
+    }
+    Ok(bytes)
+}
 
 /// A module's tensors could not be written or read as safetensors.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +67,8 @@ use super::lora;
 pub struct WeightsError {
     pub path: PathBuf,
     pub message: String,
+    /// The file's bytes no longer match the content name it is stored under.
+    pub corrupt: bool,
 }
 
 /// Which of a part's tensors a blob holds.
@@ -60,6 +113,7 @@ pub fn part_bytes<B: Backend, M: Module<B>>(
     let weights_error = |message: String| WeightsError {
         path: path_for_errors.to_owned(),
         message,
+        corrupt: false,
     };
     let mut store = SafetensorsStore::from_bytes(None)
         .clear_metadata()
@@ -108,11 +162,10 @@ pub fn load_tensors<B: Backend, M: Module<B>>(
     let error = |message: String| WeightsError {
         path: path.to_owned(),
         message,
+        corrupt: false,
     };
-    if !path.exists() {
-        return Err(error("missing weight file".into()));
-    }
-    let mut store = SafetensorsStore::from_file(path)
+    let bytes = read_weight_file(path)?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_predicate(which.filter())
         .allow_partial(true);
     let result = module

@@ -13,19 +13,19 @@ use crate::input::DataConfig;
 use crate::nn::loss::Losses;
 
 /// Optimisation settings. None of them is part of the identity hash.
-#[crate::config(check = Self::check_values)]
+#[crate::config]
 pub struct TrainingConfig {
     /// Seed of every random choice: initialisation, shuffling, dropout.
     #[config(default = 42)]
     pub seed: u64,
     /// Utterances per batch.
-    #[config(default = 8)]
+    #[config(default = 8, range = "at-least-one")]
     pub batch_size: usize,
     /// Peak learning rate of AdamW.
-    #[config(default = 1e-4)]
+    #[config(default = 1e-4, range = "positive")]
     pub learning_rate: f64,
     /// Passes over the training split.
-    #[config(default = 10)]
+    #[config(default = 10, range = "at-least-one")]
     pub epochs: usize,
     /// The loss terms, each with its weight and settings: `classification` (`kind = "ce" |
     /// "weighted-ce" | "focal"`, focal `gamma`) and whatever terms the network adds. Left out:
@@ -33,13 +33,13 @@ pub struct TrainingConfig {
     pub losses: Losses,
     /// Share of the optimiser steps spent warming the learning rate up linearly, before it
     /// decays linearly to zero.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub warmup_ratio: f64,
     /// AdamW's decoupled weight decay.
-    #[config(default = 0.01)]
+    #[config(default = 0.01, range = "non-negative")]
     pub weight_decay: f64,
     /// Gradients are scaled down to this global L2 norm; 0 turns clipping off.
-    #[config(default = 1.0)]
+    #[config(default = 1.0, range = "non-negative")]
     pub grad_clip: f64,
     /// Stop after this many epochs without a better dev weighted F1; 0 never stops early.
     #[config(default = 3)]
@@ -48,29 +48,8 @@ pub struct TrainingConfig {
     #[config(default = false)]
     pub keep_all_epochs: bool,
     /// Utterances per batch when evaluating.
-    #[config(default = 32)]
+    #[config(default = 32, range = "at-least-one")]
     pub eval_batch_size: usize,
-}
-
-impl TrainingConfig {
-    fn check_values(&self) -> Result<(), Problem> {
-        if self.batch_size == 0 {
-            return Err(Problem::new("batch_size", "must be at least 1"));
-        }
-        if self.learning_rate <= 0.0 {
-            return Err(Problem::new("learning_rate", "must be positive"));
-        }
-        if !(0.0..1.0).contains(&self.warmup_ratio) {
-            return Err(Problem::new("warmup_ratio", "must be in [0, 1)"));
-        }
-        if self.epochs == 0 {
-            return Err(Problem::new("epochs", "must be at least 1"));
-        }
-        if self.eval_batch_size == 0 {
-            return Err(Problem::new("eval_batch_size", "must be at least 1"));
-        }
-        Ok(())
-    }
 }
 
 /// `output.checkpoints` when a config leaves it out.
@@ -115,6 +94,7 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
             default: None,
             derived: None,
             hashed: true,
+            range: None,
         };
         Kind::Table(TableSchema {
             name: "RunConfig",

@@ -91,6 +91,7 @@ impl<C: ArchitectureConfig> ConfigValue for TeacherSlot<C> {
             default,
             derived: None,
             hashed,
+            range: None,
         };
         Kind::Table(TableSchema {
             name: "TeacherSlot",
@@ -132,6 +133,7 @@ impl<C: ArchitectureConfig> ConfigValue for TeacherSlot<C> {
                     default: Some(default_value(String::new())),
                     derived: Some("the teacher's run"),
                     hashed: true,
+                    range: None,
                 },
             ],
         })

@@ -22,6 +22,12 @@ pub enum StoreError {
 
 impl From<WeightsError> for StoreError {
     fn from(e: WeightsError) -> Self {
+        if e.corrupt {
+            return StoreError::Corrupt {
+                path: e.path,
+                message: e.message,
+            };
+        }
         StoreError::Weights {
             path: e.path,
             message: e.message,

@@ -4,11 +4,9 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::error::{StoreError, io_at};
-use super::manifest::{BLOB_NAME_LEN, BLOBS, MANIFEST, Manifest, WEIGHTS_EXT};
-use crate::config::identity::hex;
+use super::manifest::{BLOBS, MANIFEST, Manifest, WEIGHTS_EXT};
+use crate::nn::weights::content_name;
 use crate::util::atomic;
 
 /// A checkpoint store rooted at a folder (`checkpoints/`).
@@ -32,7 +30,7 @@ impl Store {
 
     /// Stores `bytes` under their content hash unless already there; returns the blob name.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
-        let name = hex(&Sha256::digest(bytes))[..BLOB_NAME_LEN].to_owned();
+        let name = content_name(bytes);
         let path = self.blob_path(&name);
         if !path.exists() {
             atomic::write(&path, bytes).map_err(io_at(&path))?;

@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::{StoreError, io_at};
 use super::layout::Store;
 use super::manifest::{BLOBS, MANIFEST, WEIGHTS_EXT};
 use super::manifest::{CheckpointEntry, GcReport};
+use crate::nn::weights::read_weight_file;
 use crate::util::atomic;
 
 /// The checkpoints of a store, and the errors of those that could not be read.
@@ -44,9 +45,33 @@ impl Store {
         Ok(listing)
     }
 
+    /// Reads every blob and checks its bytes against its name: the blobs that no longer match,
+    /// each as the error loading it would give.
+    pub fn verify(&self) -> Result<Vec<StoreError>, StoreError> {
+        let blobs_dir = self.blobs_dir()?;
+        let mut corrupt = Vec::new();
+        let entries = match fs::read_dir(&blobs_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(corrupt),
+            Err(e) => return Err(io_at(&blobs_dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_at(&blobs_dir))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if !file_name.ends_with(&format!(".{WEIGHTS_EXT}")) || atomic::is_temp(&file_name) {
+                continue;
+            }
+            if let Err(error) = read_weight_file(&entry.path()) {
+                corrupt.push(error.into());
+            }
+        }
+        corrupt.sort_by_key(|e: &StoreError| e.to_string());
+        Ok(corrupt)
+    }
+
     /// Removes blobs no checkpoint links to, and nothing else.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
-        let blobs_dir = self.root.join(BLOBS);
+        let blobs_dir = self.blobs_dir()?;
         let mut referenced = BTreeSet::new();
         self.walk(&self.root, &mut |path, file_type| {
             if file_type.is_symlink()
@@ -89,7 +114,7 @@ impl Store {
     /// `dest` must not exist; it appears whole or not at all.
     pub fn export(&self, dir: &Path, dest: &Path) -> Result<(), StoreError> {
         let source = self.resolve(dir);
-        self.manifest(dir)?;
+        let manifest = self.manifest(dir)?;
         if dest.exists() {
             return Err(StoreError::Exists(dest.to_owned()));
         }
@@ -104,13 +129,28 @@ impl Store {
             for entry in fs::read_dir(&source).map_err(io_at(&source))? {
                 let entry = entry.map_err(io_at(&source))?;
                 let from = entry.path();
-                // Training state (`state-N/`, `epochs/`) is not part of an export.
-                if !fs::metadata(&from).is_ok_and(|m| m.is_file()) {
-                    continue;
-                }
-                // fs::copy follows the symlink: the export holds the bytes.
                 let to = staging.join(entry.file_name());
-                fs::copy(&from, &to).map_err(io_at(&from))?;
+                let kind = entry.file_type().map_err(io_at(&from))?;
+                if kind.is_symlink() {
+                    // A weight file: its blob's bytes, checked against the blob's name.
+                    self.check_blob_link(&from)?;
+                    let bytes = read_weight_file(&from)?;
+                    fs::write(&to, bytes).map_err(io_at(&to))?;
+                } else if kind.is_file() {
+                    fs::copy(&from, &to).map_err(io_at(&from))?;
+                }
+                // Training state (`state-N/`, `epochs/`) is not part of an export.
+            }
+            for part in manifest.parts.keys() {
+                let file = format!("{part}.{WEIGHTS_EXT}");
+                if !staging.join(&file).exists() {
+                    return Err(StoreError::Weights {
+                        path: source.join(&file),
+                        message: format!(
+                            "missing weight file of part `{part}`, which {MANIFEST} lists"
+                        ),
+                    });
+                }
             }
             fs::rename(&staging, dest).map_err(io_at(dest))
         })();
@@ -118,6 +158,39 @@ impl Store {
             let _ = fs::remove_dir_all(&staging);
         }
         result
+    }
+
+    /// The store's blobs folder, which must be a folder of the store: were it a link, `gc`
+    /// would delete weight files elsewhere.
+    fn blobs_dir(&self) -> Result<PathBuf, StoreError> {
+        let dir = self.root.join(BLOBS);
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(StoreError::Corrupt {
+                path: dir,
+                message: "is a link; a store's blobs must be a folder inside it: refused".into(),
+            }),
+            _ => Ok(dir),
+        }
+    }
+
+    /// A link in a checkpoint folder must point at a blob of this store: anything else (a link
+    /// to `/etc/passwd`, to another store) is refused rather than followed.
+    fn check_blob_link(&self, link: &Path) -> Result<(), StoreError> {
+        let blobs = fs::canonicalize(self.root.join(BLOBS)).map_err(io_at(&self.root))?;
+        let target = fs::canonicalize(link).map_err(|e| StoreError::Weights {
+            path: link.to_owned(),
+            message: format!("a link whose target cannot be read: {e}"),
+        })?;
+        if target.parent() == Some(blobs.as_path()) {
+            return Ok(());
+        }
+        Err(StoreError::Corrupt {
+            path: link.to_owned(),
+            message: format!(
+                "links to {}, outside the store's {BLOBS}/: refused",
+                target.display()
+            ),
+        })
     }
 
     /// Visits every file and link below `dir` without following links, skipping the blobs.

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub(super) const BLOBS: &str = "blobs";
+/// Blobs are named by their content, which every load checks ([`read_weight_file`]).
+///
+/// [`read_weight_file`]: crate::nn::weights::read_weight_file
+pub(super) const BLOBS: &str = crate::nn::weights::CONTENT_NAMED_DIR;
 pub(super) const MANIFEST: &str = "checkpoint.json";
 pub(super) const CONFIG: &str = "config.toml";
 pub(super) const WEIGHTS_EXT: &str = "safetensors";
 /// A part's LoRA adapters are saved beside it as `{part}.lora.safetensors`.
 pub(super) const ADAPTERS: &str = "lora";
-/// Hex digits of SHA-256 that name a blob: 128 bits, collision-free in practice.
-pub(super) const BLOB_NAME_LEN: usize = 32;
 
 /// What `checkpoint.json` records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,6 +28,19 @@ pub enum TrainError {
     /// The network produced a loss term that `[training.losses]` does not configure.
     #[error("training.losses: the network produced the loss term `{0}`, which is not configured")]
     UnconfiguredTerm(String),
+    /// The loss stopped being a number: the weights would be poisoned from this step on.
+    #[error(
+        "epoch {epoch}, step {step}: the loss is {value} ({terms}); training stopped, the \
+         checkpoint and training state keep the last good epoch (lower training.learning_rate, \
+         check the loss weights and dropout)"
+    )]
+    NonFinite {
+        epoch: usize,
+        step: usize,
+        value: f64,
+        /// Each term's value, `name value`, comma-separated.
+        terms: String,
+    },
 }
 
 pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {

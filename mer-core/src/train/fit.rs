@@ -168,6 +168,19 @@ where
             frozen.attach(&mut batch, SplitName::Train, chunk, device);
             let output = network.forward(&batch, Some(&settings.losses));
             let step = step_loss(output, batch.labels, &weights, &settings.losses)?;
+            if !step.value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    epoch,
+                    step: progress.step + 1,
+                    value: step.value,
+                    terms: step
+                        .terms
+                        .iter()
+                        .map(|(name, value)| format!("{name} {value}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
             loss_sum += step.value;
             term_means.add(&step.terms);
             let grads = GradientsParams::from_grads(step.total.backward(), &network);

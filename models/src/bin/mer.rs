@@ -61,6 +61,11 @@ enum Command {
         #[arg(long, default_value = "checkpoints")]
         root: PathBuf,
     },
+    /// Check every weight blob of a store against the digest it is named by.
+    Verify {
+        #[arg(long, default_value = "checkpoints")]
+        root: PathBuf,
+    },
     /// Remove weight blobs that no checkpoint links to.
     Gc {
         #[arg(long, default_value = "checkpoints")]
@@ -189,6 +194,7 @@ fn main() -> ExitCode {
         }
         Command::Docs { dir, check } => tools::docs::write(&dir, check),
         Command::Ls { root } => tools::store::list(&Store::new(root)),
+        Command::Verify { root } => tools::store::verify(&Store::new(root)),
         Command::Report { paths, format } => {
             for path in &paths {
                 if !path.exists() {

@@ -11,6 +11,23 @@ pub fn readable(store: &Store) -> anyhow::Result<Vec<CheckpointEntry>> {
     Ok(listing.entries)
 }
 
+/// Checks every blob of `store` against its name; each that no longer matches is named, and
+/// the first is the error.
+pub fn verify(store: &Store) -> anyhow::Result<()> {
+    let mut corrupt = store.verify()?.into_iter();
+    let Some(first) = corrupt.next() else {
+        println!(
+            "every blob under {} matches its name",
+            store.root().display()
+        );
+        return Ok(());
+    };
+    for error in corrupt {
+        eprintln!("error: {error}");
+    }
+    Err(first.into())
+}
+
 /// Prints every checkpoint in `store`.
 pub fn list(store: &Store) -> anyhow::Result<()> {
     let checkpoints = readable(store)?;

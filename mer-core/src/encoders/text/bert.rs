@@ -6,7 +6,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, La
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use crate::nn::transformer::{LayerShape, Transformer};
+use crate::nn::transformer::{LayerShape, Transformer, layer_parameters};
 
 /// How positions are numbered.
 #[crate::config]
@@ -24,25 +24,25 @@ pub struct BertShape {
     #[config(default = Family::Roberta)]
     pub family: Family,
     /// Token vocabulary, before speaker tokens are added.
-    #[config(default = 8000)]
+    #[config(default = 8000, range = "at-least-one")]
     pub vocab_size: usize,
     /// Width of token states.
-    #[config(default = 64)]
+    #[config(default = 64, range = "at-least-one")]
     pub hidden: usize,
     /// Transformer layers.
-    #[config(default = 2)]
+    #[config(default = 2, range = "at-least-one")]
     pub layers: usize,
     /// Attention heads per layer; divides `hidden`.
-    #[config(default = 4)]
+    #[config(default = 4, range = "at-least-one")]
     pub heads: usize,
     /// Width of the feed-forward block.
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub intermediate: usize,
     /// Rows of the position table (RoBERTa uses two for the padding offset).
-    #[config(default = 514)]
+    #[config(default = 514, range = "at-least-one")]
     pub max_positions: usize,
     /// Rows of the token-type table.
-    #[config(default = 1)]
+    #[config(default = 1, range = "at-least-one")]
     pub type_vocab_size: usize,
     /// Epsilon of every layer norm.
     #[config(default = 1e-5)]
@@ -69,7 +69,19 @@ impl BertShape {
                 "must be a token of the vocabulary",
             ));
         }
-        Ok(())
+        crate::config::schema::fits_in_memory("layers", self.parameters())
+    }
+
+    /// How many weights the encoder has (saturating: a shape read from a file may be absurd).
+    pub fn parameters(&self) -> u128 {
+        let rows =
+            self.vocab_size as u128 + self.max_positions as u128 + self.type_vocab_size as u128;
+        rows.saturating_mul(self.hidden as u128)
+            .saturating_add(layer_parameters(
+                self.hidden,
+                self.intermediate,
+                self.layers,
+            ))
     }
 
     /// The longest input the position table allows, special tokens included (RoBERTa's

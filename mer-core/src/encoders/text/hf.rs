@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::bert::{Bert, BertShape, Family};
 use super::error::TextError;
+use crate::config::schema::ConfigValue;
 
 /// The keys of `config.json` a BERT-family encoder needs.
 #[derive(Debug, Deserialize)]
@@ -75,7 +76,7 @@ pub fn read_shape(dir: &Path) -> Result<BertShape, TextError> {
             ),
         });
     }
-    Ok(BertShape {
+    let shape = BertShape {
         family,
         vocab_size: config.vocab_size,
         hidden: config.hidden_size,
@@ -88,7 +89,26 @@ pub fn read_shape(dir: &Path) -> Result<BertShape, TextError> {
         pad_token_id: config
             .pad_token_id
             .unwrap_or(if family == Family::Roberta { 1 } else { 0 }),
-    })
+    };
+    // The same checks as a shape written in a config, named by config.json's keys, before
+    // anything of that shape is allocated.
+    ConfigValue::check(&shape).map_err(|problem| TextError::Unsupported {
+        path,
+        message: format!("{}: {}", hf_key(&problem.key), problem.message),
+    })?;
+    Ok(shape)
+}
+
+/// `config.json`'s name for a key of [`BertShape`].
+fn hf_key(key: &str) -> &str {
+    match key {
+        "hidden" => "hidden_size",
+        "layers" => "num_hidden_layers",
+        "heads" => "num_attention_heads",
+        "intermediate" => "intermediate_size",
+        "max_positions" => "max_position_embeddings",
+        other => other,
+    }
 }
 
 /// What loading a checkpoint into the network did.
@@ -178,4 +198,51 @@ pub fn resize_token_embeddings<B: Backend>(bert: &mut Bert<B>, vocab_size: usize
     debug_assert_eq!(grown.dims(), [vocab_size, hidden]);
     // Detached: on an autodiff backend the concatenation is not a leaf, and a parameter must be.
     bert.embeddings.word_embeddings.weight = Param::from_tensor(grown.detach());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_shape` on a BERT `config.json` with `overrides` applied.
+    fn shape_with(overrides: &[(&str, serde_json::Value)]) -> Result<BertShape, TextError> {
+        let mut config = serde_json::json!({
+            "model_type": "bert", "vocab_size": 100, "hidden_size": 32,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+            "max_position_embeddings": 64, "type_vocab_size": 2, "hidden_act": "gelu",
+        });
+        for (key, value) in overrides {
+            config[*key] = value.clone();
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("config.json"), config.to_string()).unwrap();
+        read_shape(tmp.path())
+    }
+
+    #[test]
+    fn impossible_shapes_are_refused_before_anything_is_allocated() {
+        assert_eq!(shape_with(&[]).unwrap().heads, 4);
+        for (key, value, expected) in [
+            (
+                "num_attention_heads",
+                0,
+                "num_attention_heads: must be at least 1, found 0",
+            ),
+            (
+                "num_attention_heads",
+                3,
+                "num_attention_heads: must divide hidden (32), found 3",
+            ),
+            (
+                "num_hidden_layers",
+                1_000_000_000,
+                "num_hidden_layers: makes a network of",
+            ),
+            ("hidden_size", 0, "hidden_size: must be at least 1, found 0"),
+        ] {
+            let error = shape_with(&[(key, value.into())]).unwrap_err().to_string();
+            assert!(error.contains(expected), "{key}={value}: {error}");
+            assert!(error.contains("config.json"), "{error}");
+        }
+    }
 }

@@ -68,7 +68,7 @@ pub struct TextEncoderConfig {
     /// The shape of a randomly initialised encoder; with `pretrained`, its `config.json` says.
     pub shape: Option<BertShape>,
     /// Longest input in tokens, special tokens included; longer inputs are truncated.
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub max_len: usize,
     /// How token states are pooled.
     #[config(default = Pooling::Mask)]

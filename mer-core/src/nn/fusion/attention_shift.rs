@@ -26,14 +26,14 @@ pub struct AttentionShiftFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Attention heads over the non-verbal vector; they must divide its width.
-    #[config(default = DEFAULT_HEADS)]
+    #[config(default = DEFAULT_HEADS, range = "at-least-one")]
     pub heads: usize,
     /// The largest shift, as a fraction of the text vector's norm: TelME uses 0.1 on MELD and
     /// 0.2 on IEMOCAP.
-    #[config(default = DEFAULT_BETA)]
+    #[config(default = DEFAULT_BETA, range = "positive")]
     pub beta: f64,
     /// Dropout after each layer norm.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

@@ -41,32 +41,34 @@ pub struct DisentangleFusionConfig {
     #[config(derived = "the output widths of the encoders it fuses")]
     pub inputs: Vec<usize>,
     /// Width of the private part.
-    #[config(default = 256)]
+    #[config(default = 256, range = "at-least-one")]
     pub private: usize,
     /// Width of a cross projection; the shared part has this times (M − 1).
-    #[config(default = 128)]
+    #[config(default = 128, range = "at-least-one")]
     pub shared: usize,
     /// Attention heads of every attention projector; the seed's 4 (private), 4M (shared) and
     /// 4(M − 1) (cross) when left out. Each must divide the width it reads.
+    #[config(range = "at-least-one")]
     pub heads: Option<usize>,
     /// How the two parts are combined.
     #[config(default = Combine::CrossAttention)]
     pub combine: Combine,
     /// Attention heads of the cross-attention combiner.
-    #[config(default = 8)]
+    #[config(default = 8, range = "at-least-one")]
     pub combine_heads: usize,
     /// Dropout inside every block.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
     /// Probability that a modality of a sample is replaced by its learned placeholder in
     /// training.
-    #[config(default = 0.0)]
+    #[config(default = 0.0, range = "probability")]
     pub modality_dropout: f64,
     /// Also train feature reconstruction learning over the inputs, the first one the anchor
     /// (MAKD's; adds the `frl` loss term).
     #[config(default = false)]
     pub frl: bool,
     /// Width of FRL's projections; the sum of the inputs' widths when left out (the seed's).
+    #[config(range = "at-least-one")]
     pub frl_hidden: Option<usize>,
 }
 

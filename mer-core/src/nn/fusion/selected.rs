@@ -41,22 +41,25 @@ pub struct FusionConfig {
     pub inputs: Vec<usize>,
     /// Width of the output: 128 when left out, except for attention-shift, which outputs its
     /// first input's width unless `output` asks for a linear map to another.
+    #[config(range = "at-least-one")]
     pub output: Option<usize>,
     /// Dropout inside the block (tfn, attention-shift).
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
     /// Probability that a modality of a sample is replaced by its learned placeholder in
     /// training.
-    #[config(default = 0.0)]
+    #[config(default = 0.0, range = "probability")]
     pub modality_dropout: f64,
     /// tfn: width each input is projected to before the outer product (16 when left out).
     pub factor: Option<usize>,
     /// lmf: number of rank-one terms (4 when left out).
     pub rank: Option<usize>,
     /// attention-shift: attention heads over the other modalities (4 when left out).
+    #[config(range = "at-least-one")]
     pub heads: Option<usize>,
     /// attention-shift: the largest shift as a fraction of the text's norm (0.1 when left out;
     /// TelME uses 0.2 on IEMOCAP).
+    #[config(range = "positive")]
     pub beta: Option<f64>,
 }
 

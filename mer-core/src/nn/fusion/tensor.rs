@@ -25,10 +25,10 @@ pub struct TensorFusionConfig {
     #[config(default = DEFAULT_FACTOR)]
     pub factor: usize,
     /// Width of the output.
-    #[config(default = DEFAULT_OUTPUT)]
+    #[config(default = DEFAULT_OUTPUT, range = "at-least-one")]
     pub output: usize,
     /// Dropout on the product.
-    #[config(default = 0.1)]
+    #[config(default = 0.1, range = "probability")]
     pub dropout: f64,
 }
 

@@ -30,13 +30,15 @@ pub enum ClassificationLoss {
 #[crate::config(check = Self::check_values)]
 pub struct LossTerm {
     /// The term's factor in the total loss.
-    #[config(default = 1.0)]
+    #[config(default = 1.0, range = "non-negative")]
     pub weight: f64,
     /// The `classification` term's loss; cross-entropy when left out.
     pub kind: Option<ClassificationLoss>,
     /// Focal loss's focusing parameter γ (the `classification` term with `kind = "focal"`).
+    #[config(range = "non-negative")]
     pub gamma: Option<f64>,
     /// The softening temperature τ of a distillation term.
+    #[config(range = "positive")]
     pub temperature: Option<f64>,
 }
 

@@ -110,6 +110,10 @@ pub fn tune_cpu_threads(encoders: &[mer_core::architecture::EncoderInfo]) {
 /// Runs a binary's body: bad input (config, a path that is not a checkpoint) exits 2, any
 /// other failure 1.
 pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    // Output piped into `head` ends when the reader goes: like other Unix tools, end quietly
+    // on SIGPIPE instead of panicking in `println!`.
+    // SAFETY: called first thing in `main`, before any thread of this process is started.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -189,6 +189,16 @@ fn export_resolves_links_into_files() {
     }
     assert!(dest.join("checkpoint.json").is_file());
     assert!(store.export(&dir_a, &dest).is_err(), "never overwrites");
+
+    // The export loads from where it is, named relative to the working folder (as
+    // `unimodal eval ./exported` names it), not from below the store's root.
+    let cwd = std::env::current_dir().unwrap();
+    let relative = PathBuf::from("../".repeat(cwd.components().count() - 1))
+        .join(dest.strip_prefix("/").unwrap());
+    assert!(relative.is_relative() && relative.join("checkpoint.json").is_file());
+    let network: Unimodal<B> = demo_run().model.init(&Default::default());
+    let deeper = Store::new(tmp.path().join("a/b/c/d/store"));
+    deeper.load(&relative, network).unwrap();
 }
 
 const CRASH_TARGET: &str = "MER_TEST_CRASH_TARGET";

@@ -83,8 +83,19 @@ pub fn normalize(samples: &mut [f32]) {
     }
 }
 
-/// Every sample of the best audio stream at `rate`, channels averaged.
+/// Every sample of the best audio stream at `rate`, channels averaged. A file that decodes to
+/// less than it declares (cut short, damaged) is used as far as it decodes, with a warning.
 pub fn decode_mono(path: &Path, rate: u32) -> Result<Vec<f32>, MediaError> {
+    let (samples, shortfall) = decode_mono_checked(path, rate)?;
+    if let Some(warning) = shortfall {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
+    Ok(samples)
+}
+
+/// [`decode_mono`]'s samples, and what is wrong when they fall short of the file's declared
+/// duration by more than a tenth, or a damaged packet ended decoding.
+fn decode_mono_checked(path: &Path, rate: u32) -> Result<(Vec<f32>, Option<String>), MediaError> {
     let Opened {
         mut input,
         index,
@@ -163,12 +174,16 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<Vec<f32>, MediaError> {
         Ok(())
     };
 
+    // AV_TIME_BASE units; negative when the container does not say.
+    let declared = input.duration();
+    let mut damaged = false;
     for (stream, packet) in input.packets() {
         if stream.index() != index {
             continue;
         }
         // A damaged packet (a cut file) ends decoding; what came before is kept.
         if decoder.send_packet(&packet).is_err() {
+            damaged = true;
             break;
         }
         receive(&mut decoder, &mut resampler)?;
@@ -184,7 +199,23 @@ pub fn decode_mono(path: &Path, rate: u32) -> Result<Vec<f32>, MediaError> {
             kind: "audio",
         });
     }
-    Ok(out)
+    let seconds = |samples: usize| samples as f64 / f64::from(rate);
+    let declared_seconds = declared as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE);
+    let shortfall = if declared > 0 && seconds(out.len()) < 0.9 * declared_seconds {
+        Some(format!(
+            "decoded {:.2} s of the {declared_seconds:.2} s it declares: the file is cut short or \
+             damaged; using what decodes",
+            seconds(out.len())
+        ))
+    } else if damaged {
+        Some(format!(
+            "a damaged packet after {:.2} s ended decoding; using what came before",
+            seconds(out.len())
+        ))
+    } else {
+        None
+    };
+    Ok((out, shortfall))
 }
 
 /// Writes mono `samples` (in [-1, 1]) at `rate` as 16-bit FLAC to `path` (the caller renames it
@@ -241,4 +272,25 @@ pub fn write_flac(samples: &[f32], rate: u32, path: &Path) -> Result<(), MediaEr
     drain(&mut audio, &mut output)?;
     output.write_trailer().map_err(e)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_file_is_used_as_far_as_it_decodes_with_a_warning() {
+        let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/audios/train/dia0_utt0.flac");
+        let (whole, warning) = decode_mono_checked(&clip, 16_000).unwrap();
+        assert!(warning.is_none(), "{warning:?}");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let cut = tmp.path().join("cut.flac");
+        let bytes = std::fs::read(&clip).unwrap();
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let (part, warning) = decode_mono_checked(&cut, 16_000).unwrap();
+        assert!(part.len() < whole.len());
+        let warning = warning.expect("a cut file is reported");
+        assert!(warning.contains("cut short"), "{warning}");
+    }
 }

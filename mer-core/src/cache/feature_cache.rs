@@ -147,8 +147,12 @@ impl FeatureCache {
             stats.computed += unique.len();
         }
         if !keys.is_empty() {
+            // The use log is bookkeeping (`mer cache ls`): a complete cache on a read-only disk
+            // still serves its features.
             let line = serde_json::json!({ "hits": hits, "computed": unique.len() }).to_string();
-            append_line(&dir.join(HITS), &line)?;
+            if let Err(error) = append_line(&dir.join(HITS), &line) {
+                eprintln!("warning: the feature cache's use is not recorded: {error}");
+            }
         }
         Ok(Features {
             dim,
@@ -290,5 +294,27 @@ mod tests {
         assert_eq!(again.gather(&[3]), rows("a", &[3]).concat());
         assert_eq!(none.memory.lock().unwrap().used, 0);
         assert_eq!(none.stats().hits, 100);
+    }
+
+    #[test]
+    fn a_complete_cache_serves_its_features_where_its_use_cannot_be_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = FeatureCache::new(tmp.path(), 1 << 20);
+        let keys: Vec<Key> = (0..10u32).map(|i| key_of(&i.to_le_bytes())).collect();
+        let compute = |idx: &[usize]| Ok::<_, CacheError>(rows("a", idx));
+        cache
+            .features(&identity("a"), "train", &keys, compute)
+            .unwrap();
+        // The use log cannot be appended to (as on a read-only disk; tests run as root, whom
+        // permissions do not stop, so the log is made a folder).
+        let log = cache.split_dir(&identity("a").digest, "train").join(HITS);
+        std::fs::remove_file(&log).unwrap();
+        std::fs::create_dir(&log).unwrap();
+        let again = cache
+            .features(&identity("a"), "train", &keys, |_| {
+                Err::<Vec<Vec<f32>>, _>(CacheError::Compute("nothing to compute".into()))
+            })
+            .unwrap();
+        assert_eq!(again.gather(&[4]), rows("a", &[4]).concat());
     }
 }

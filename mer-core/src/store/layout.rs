@@ -61,12 +61,15 @@ impl Store {
         })
     }
 
-    /// A checkpoint folder given relative to the root, or as a path that already includes it.
+    /// A checkpoint folder given relative to the root, or as a path that already includes it,
+    /// or as a path to a checkpoint outside the store (an exported one, `./exported`).
     pub(super) fn resolve(&self, dir: &Path) -> PathBuf {
-        if dir.is_absolute() || dir.starts_with(&self.root) {
+        let below_root = self.root.join(dir);
+        let outside = !below_root.join(MANIFEST).is_file() && dir.join(MANIFEST).is_file();
+        if dir.is_absolute() || dir.starts_with(&self.root) || outside {
             dir.to_owned()
         } else {
-            self.root.join(dir)
+            below_root
         }
     }
 

@@ -51,8 +51,31 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ 
 }
 
 pub(super) fn state_error(path: &Path, error: impl std::fmt::Display) -> TrainError {
+    let text = error.to_string();
     TrainError::State {
         path: path.to_owned(),
-        message: error.to_string(),
+        message: os_error_in(&text).map_or(text, |e| e.to_string()),
+    }
+}
+
+/// The OS error inside Burn's recorder errors, which carry an `io::Error` only as its debug text
+/// (`Unknown("Io { inner: Os { code: 28, … } }")`): "No space left on device (os error 28)".
+fn os_error_in(text: &str) -> Option<std::io::Error> {
+    let after = &text[text.find("Os { code: ")? + "Os { code: ".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    Some(std::io::Error::from_raw_os_error(digits.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorder_error_reads_as_the_os_error_inside_it() {
+        let burn = r#"Unknown("Io { inner: Os { code: 28, kind: StorageFull, message: \"No space left on device\" } }")"#;
+        let error = state_error(Path::new("/run/state-3"), burn).to_string();
+        assert_eq!(error, "/run/state-3: No space left on device (os error 28)");
+        let other = state_error(Path::new("/run"), "shape mismatch").to_string();
+        assert_eq!(other, "/run: shape mismatch");
     }
 }

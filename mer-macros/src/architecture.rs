@@ -139,7 +139,14 @@ fn gen_config_init(arch: &Architecture) -> TokenStream {
                     .map_err(|error| ::mer_core::architecture::InitError::encoder(#fname, error))?
             },
             Role::Teacher { .. } => quote!(#fident),
-            Role::Fusion { .. } | Role::Head { .. } => quote!(#fident: self.#fident.init(device)),
+            Role::Fusion { .. } | Role::Head { .. } => quote! {
+                #fident: ::mer_core::nn::weights::fits_in_memory(self.#fident.init(device))
+                    .map_err(|message| ::mer_core::architecture::InitError {
+                        field: #fname,
+                        at: "",
+                        message,
+                    })?
+            },
             Role::Hyper { .. } => quote!(#fident: ::std::clone::Clone::clone(&self.#fident)),
         }
     });

@@ -41,9 +41,11 @@ fn plan_json_has_the_documented_keys() {
     let hash = plan["hash"].as_str().unwrap();
     assert_eq!(hash.len(), 8);
     assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+    let training = plan["training_hash"].as_str().unwrap();
+    assert_eq!(training.len(), 8);
     assert_eq!(
         plan["checkpoint_dir"],
-        format!("checkpoints/training/demo--E/trainable--8/1xE--T/{hash}--42")
+        format!("checkpoints/training/demo--E/trainable--8/1xE--T/{hash}-{training}--42")
     );
     let total = plan["params"]["total"].as_u64().unwrap();
     assert!(total > 50_000);

@@ -172,17 +172,22 @@ fn run_settings_change_the_folder_not_the_hash() {
             "training.losses.classification.kind=focal",
         ],
     );
+    // Golden: the demo default's network and training settings.
     assert_eq!(
         base.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/2dd1beb3--42"
+        "training/demo--E/trainable--8/1xE--T/2dd1beb3-a91892e3--42"
     );
     assert_eq!(
         seeded.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--8/1xE--T/2dd1beb3--7"
+        "training/demo--E/trainable--8/1xE--T/2dd1beb3-a91892e3--7"
     );
-    assert_eq!(
-        batched.checkpoint_id().relative_dir().to_str().unwrap(),
-        "training/demo--E/trainable--2--focal/1xE--T/2dd1beb3--42"
+    let dir = batched.checkpoint_id().relative_dir();
+    assert!(
+        dir.starts_with("training/demo--E/trainable--2--focal/1xE--T")
+            && dir.to_str().unwrap().ends_with("--42")
+            && dir.to_str().unwrap().contains("2dd1beb3-"),
+        "{}",
+        dir.display()
     );
     let frozen = run(
         DEMO_CONFIG,
@@ -194,6 +199,49 @@ fn run_settings_change_the_folder_not_the_hash() {
         "{}",
         dir.display()
     );
+}
+
+#[test]
+fn every_setting_that_changes_the_weights_makes_its_own_folder() {
+    let base = run(DEMO_CONFIG, &[]);
+    let dir = |r: &RunConfig<UnimodalConfig>| r.checkpoint_id().relative_dir();
+    let mut seen = vec![dir(&base)];
+    for overrides in [
+        &["training.learning_rate=3e-5"][..],
+        &["training.warmup_ratio=0.2"],
+        &["training.epochs=5"],
+        &["training.patience=2"],
+        &["training.weight_decay=0.1"],
+        &["training.grad_clip=0.5"],
+        &["training.losses.classification.kind=focal"],
+        &[
+            "training.losses.classification.kind=focal",
+            "training.losses.classification.gamma=1.0",
+        ],
+        &["training.losses.classification.weight=0.5"],
+    ] {
+        let other = run(DEMO_CONFIG, overrides);
+        assert_eq!(other.identity(), base.identity(), "the network is the same");
+        let other_dir = dir(&other);
+        assert!(
+            !seen.contains(&other_dir),
+            "{overrides:?}: {}",
+            other_dir.display()
+        );
+        seen.push(other_dir);
+    }
+    // What changes no weight leaves the folder as it was.
+    for overrides in [
+        &["training.eval_batch_size=4"][..],
+        &["training.keep_all_epochs=true"],
+        &["output.cache=/elsewhere"],
+    ] {
+        assert_eq!(
+            dir(&run(DEMO_CONFIG, overrides)),
+            dir(&base),
+            "{overrides:?}"
+        );
+    }
 }
 
 #[test]

@@ -137,8 +137,10 @@ impl InitError {
     /// An encoder slot's error, at the key it comes from.
     pub fn encoder(field: &'static str, error: SlotError) -> Self {
         let at = match &error {
+            SlotError::Lora(crate::nn::lora::LoraError::Rank { .. }) => "lora.r",
             SlotError::Lora(_) => "lora.targets",
             SlotError::InitFrom(_) => "init_from",
+            SlotError::Size(_) => "",
         };
         InitError {
             field,

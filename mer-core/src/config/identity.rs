@@ -4,7 +4,9 @@
 //! keys sorted, every default filled in (the typed config has them all), integers in decimal and
 //! floats in Rust's shortest round-trip exponent form (`1e-1`, `1.25e2`), so that one value has
 //! one text. Reordering keys, comments, or writing a default explicitly cannot change it; any
-//! architecture value does. Settings outside `model` (seed, batch size, data) are not part of it.
+//! architecture value does. Settings outside `model` (seed, batch size, data) are not part of it;
+//! the training settings that change the weights have a hash of their own, computed the same
+//! way, beside it in the run's folder name (`RunConfig::training_identity`).
 
 use std::fmt;
 

@@ -75,6 +75,9 @@ pub enum SlotError {
     /// The weights `init_from` names cannot be read or do not fit (at `init_from`).
     #[error("{0}")]
     InitFrom(String),
+    /// The encoder as configured would not fit in memory (at the encoder).
+    #[error("{0}")]
+    Size(String),
 }
 
 /// The checkpoint folders `init_from = "FIELD.part"` can name, by teacher field.
@@ -130,7 +133,8 @@ impl<C> EncoderSlot<C> {
         build: impl FnOnce(&C) -> M,
         sources: InitSources<'_>,
     ) -> Result<M, SlotError> {
-        let module = build(&self.config);
+        let module =
+            crate::nn::weights::fits_in_memory(build(&self.config)).map_err(SlotError::Size)?;
         // Base weights are drawn before adapters, so a seed gives the same base in every mode.
         crate::nn::weights::materialize(&module);
         let module = match self.init_file(sources)? {

@@ -125,6 +125,15 @@ pub enum LoraError {
         targets: Vec<String>,
         example: String,
     },
+    /// A rank above a layer's narrower side adds nothing and may not fit in memory.
+    #[error(
+        "is {r}, more than the width {width} of layer {layer}: the rank is at most a layer's narrower width"
+    )]
+    Rank {
+        r: usize,
+        layer: String,
+        width: usize,
+    },
 }
 
 /// Injects adapters into `module` as `config` says and freezes everything else; returns the
@@ -141,8 +150,16 @@ pub fn inject<B: Backend, M: Module<B>>(
         adapted: Vec::new(),
         layers: Vec::new(),
         weight: None,
+        too_wide: None,
     };
     let module = module.map(&mut injector);
+    if let Some((layer, width)) = injector.too_wide {
+        return Err(LoraError::Rank {
+            r: config.r,
+            layer,
+            width,
+        });
+    }
     if injector.adapted.is_empty() {
         return Err(LoraError::NoMatch {
             targets: config.targets.clone(),
@@ -164,6 +181,8 @@ struct Injector<'a> {
     layers: Vec<String>,
     /// The last layer weight seen, [in, out]: its adapter comes right after it.
     weight: Option<(String, [usize; 2])>,
+    /// A targeted layer narrower than the rank, and its narrower width.
+    too_wide: Option<(String, usize)>,
 }
 
 impl<B: Backend> ModuleMapper<B> for Injector<'_> {
@@ -195,8 +214,13 @@ impl<B: Backend> ModuleMapper<B> for Injector<'_> {
         if !self.targets.matches(&layer) {
             return param;
         }
-        let device = param.val().device();
         let r = self.config.r;
+        let width = size[0].min(size[1]);
+        if r > width {
+            self.too_wide.get_or_insert((layer, width));
+            return param;
+        }
+        let device = param.val().device();
         let value: Tensor<B, D> = match which.as_str() {
             "settings" => {
                 self.adapted.push(layer);

@@ -124,6 +124,32 @@ pub fn part_bytes<B: Backend, M: Module<B>>(
     store.get_bytes().map_err(|e| weights_error(e.to_string()))
 }
 
+/// How many weights `module` will hold, read from its parameters' shapes without drawing them
+/// (Burn draws a parameter on first use).
+pub fn lazy_parameters<B: Backend, M: Module<B>>(module: &M) -> u128 {
+    struct Count(u128);
+    impl<B: Backend> ModuleVisitor<B> for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let shape = param.lazy_shape();
+            let n = shape
+                .iter()
+                .fold(1u128, |n, &d| n.saturating_mul(d as u128));
+            self.0 = self.0.saturating_add(n);
+        }
+    }
+    let mut count = Count(0);
+    module.visit(&mut count);
+    count.0
+}
+
+/// `module`, if its weights fit in this machine's memory: checked before any is drawn, so an
+/// impossible width is an error, not an allocation failure.
+pub fn fits_in_memory<B: Backend, M: Module<B>>(module: M) -> Result<M, String> {
+    crate::config::schema::fits_in_memory("", lazy_parameters(&module))
+        .map(|()| module)
+        .map_err(|problem| problem.message)
+}
+
 /// Initialises every lazily initialised parameter of `module` now.
 ///
 /// Burn draws a parameter's initial value on first use, and a clone of a not-yet-used module

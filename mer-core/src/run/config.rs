@@ -174,6 +174,20 @@ impl<M: ArchitectureConfig> RunConfig<M> {
         Identity::of_config(M::NAME, &self.model, &M::kind())
     }
 
+    /// The hash of every training setting that changes the trained weights besides those the
+    /// checkpoint's path shows already (seed, batch size): learning rate, schedule, epochs,
+    /// patience, clipping, decay and every loss term's settings. Two runs of one network that
+    /// differ in any of them are stored apart.
+    pub fn training_identity(&self) -> Identity {
+        let mut training = toml::Value::try_from(&self.training).expect("configs serialise");
+        if let Some(table) = training.as_table_mut() {
+            for shown_or_harmless in TRAINING_KEYS_OUTSIDE_THE_HASH {
+                table.remove(*shown_or_harmless);
+            }
+        }
+        Identity::of(TRAINING_DOMAIN, &training)
+    }
+
     /// The checkpoint's name in the store.
     pub fn checkpoint_id(&self) -> CheckpointId {
         CheckpointId {
@@ -189,6 +203,7 @@ impl<M: ArchitectureConfig> RunConfig<M> {
             losses: self.training.losses.label(),
             summary: self.model.summary().to_string(),
             hash: self.identity(),
+            training: self.training_identity(),
             seed: self.training.seed,
         }
     }
@@ -210,8 +225,16 @@ fn encoder_modes<M: ArchitectureConfig>(model: &M) -> String {
     }
 }
 
+/// What [`RunConfig::training_identity`] hashes under, apart from the architecture's hashes.
+const TRAINING_DOMAIN: &str = "training";
+
+/// Training keys left out of [`RunConfig::training_identity`]: the path shows the seed and the
+/// batch size; the rest change no trained weight.
+const TRAINING_KEYS_OUTSIDE_THE_HASH: &[&str] =
+    &["seed", "batch_size", "eval_batch_size", "keep_all_epochs"];
+
 /// The parts of a checkpoint's path:
-/// `{category}/{dataset}--{label}/{mode}--{batch}[--{losses}]/{summary}/{hash}--{seed}`.
+/// `{category}/{dataset}--{label}/{mode}--{batch}[--{losses}]/{summary}/{hash}-{training}--{seed}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointId {
     /// `training` or `distillation`.
@@ -223,7 +246,10 @@ pub struct CheckpointId {
     /// The active loss terms ([`Losses::label`]); absent for plain cross-entropy alone.
     pub losses: Option<String>,
     pub summary: String,
+    /// The network's identity.
     pub hash: Identity,
+    /// The training settings' ([`RunConfig::training_identity`]).
+    pub training: Identity,
     pub seed: u64,
 }
 
@@ -240,7 +266,7 @@ impl CheckpointId {
             format!("{}--{}", self.dataset, self.label),
             training,
             self.summary.clone(),
-            format!("{}--{}", self.hash, self.seed),
+            format!("{}-{}--{}", self.hash, self.training, self.seed),
         ]
         .iter()
         .collect()

@@ -20,6 +20,8 @@ pub struct Plan {
     pub architecture: &'static str,
     pub summary: String,
     pub hash: Identity,
+    /// The training settings' hash, in the checkpoint folder's name beside `hash`.
+    pub training_hash: Identity,
     /// Below `output.checkpoints`.
     pub checkpoint_dir: PathBuf,
     pub params: ParamTable,
@@ -54,6 +56,7 @@ pub fn plan<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<Plan, Confi
         architecture: A::Config::NAME,
         summary: id.summary.clone(),
         hash: id.hash.clone(),
+        training_hash: id.training.clone(),
         checkpoint_dir: PathBuf::from(&run.output.checkpoints).join(id.relative_dir()),
         params: ParamTable::of(&network),
         config: serde_json::to_value(&run).expect("configs serialise to JSON"),
@@ -63,12 +66,14 @@ pub fn plan<A: Architecture<PlanBackend>>(raw: &RawConfig) -> Result<Plan, Confi
 }
 
 impl Plan {
-    /// The `--json` form: `summary`, `hash`, `checkpoint_dir`, `params`, `config`.
+    /// The `--json` form: `summary`, `hash`, `training_hash`, `checkpoint_dir`, `params`,
+    /// `config`.
     pub fn to_json(&self) -> Json {
         json!({
             "architecture": self.architecture,
             "summary": self.summary,
             "hash": self.hash,
+            "training_hash": self.training_hash,
             "checkpoint_dir": self.checkpoint_dir,
             "params": self.params,
             "config": self.config,
@@ -89,6 +94,7 @@ impl fmt::Display for Plan {
         writeln!(f, "architecture    {}", self.architecture)?;
         writeln!(f, "summary         {}", self.summary)?;
         writeln!(f, "hash            {}", self.hash)?;
+        writeln!(f, "training hash   {}", self.training_hash)?;
         writeln!(f, "checkpoint dir  {}", self.checkpoint_dir.display())?;
         for (part, source) in &self.sources {
             writeln!(f, "{:<16}{source}", format!("{part} from"))?;

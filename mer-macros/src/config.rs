@@ -229,7 +229,7 @@ pub fn table_config_value(
         let (ident, name) = (f.ident, f.ident.to_string());
         f.range.as_ref().map(|variant| {
             quote! {
-                ::mer_core::config::schema::check_range(
+                ::mer_core::config::checks::check_range(
                     #name,
                     &self.#ident,
                     ::mer_core::config::schema::Range::#variant,

@@ -144,7 +144,10 @@ fn configs_damaged_or_with_wild_values_are_refused_or_planned_never_panic() {
         }
     }
     // The cases reach both outcomes: the generator is not only feeding parse errors.
-    assert!(planned > 20 && refused > 20, "{planned} planned, {refused} refused");
+    assert!(
+        planned > 20 && refused > 20,
+        "{planned} planned, {refused} refused"
+    );
 }
 
 #[test]

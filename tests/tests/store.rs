@@ -310,6 +310,14 @@ fn export_refuses_links_out_of_the_store_missing_weights_and_changed_blobs() {
     let (store, _, dir_a, dir_b) = two_checkpoints(tmp.path());
     let folder = tmp.path().join(&dir_a);
 
+    // The training state's link is left out, as the state is.
+    fs::create_dir(folder.join("state-1")).unwrap();
+    std::os::unix::fs::symlink("state-1", folder.join("state")).unwrap();
+    store
+        .export(&dir_a, &tmp.path().join("with-state"))
+        .unwrap();
+    assert!(!tmp.path().join("with-state/state").exists());
+
     let outside = tmp.path().join("secret.txt");
     fs::write(&outside, "not a weight").unwrap();
     std::os::unix::fs::symlink(&outside, folder.join("passwd.txt")).unwrap();

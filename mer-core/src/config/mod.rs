@@ -5,6 +5,7 @@
 //! experiments/x.toml:12:9: model.fusion.alpha: expected a float, found a string
 //! ```
 
+pub mod checks;
 mod error;
 pub mod identity;
 pub mod json_schema;

@@ -11,7 +11,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
-use crate::config::schema::{Problem, at_least_one, divides_hidden, fits_in_memory};
+use crate::config::checks::{at_least_one, divides_hidden, fits_in_memory};
+use crate::config::schema::Problem;
 use crate::config::wiring::Wiring;
 use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
 use crate::input::{Batch, Sample};

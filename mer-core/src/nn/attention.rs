@@ -12,7 +12,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use super::projector::{Projector, ProjectorConfig};
-use crate::config::schema::{Problem, at_least_one, below_one, divides_hidden};
+use crate::config::checks::{at_least_one, below_one, divides_hidden};
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_width, single_input};
 
 /// Self-attention with a residual connection, layer norm and dropout, then a [`Projector`].

@@ -7,7 +7,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 
 use super::router::{NoiseRouter, NoiseRouterConfig};
-use crate::config::schema::{Problem, below_one};
+use crate::config::checks::below_one;
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_width, single_input};
 
 /// Dropout, then a linear layer to one logit per class.

@@ -6,7 +6,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
-use crate::config::schema::{Problem, at_least_one, below_one};
+use crate::config::checks::{at_least_one, below_one};
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_width, single_input};
 
 /// Linear, then (depth − 1) × [dropout, GELU, linear]: depth 1 is one linear map.

@@ -6,7 +6,8 @@ use burn::tensor::activation::{softmax, softplus};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
-use crate::config::schema::{Problem, at_least_one};
+use crate::config::checks::at_least_one;
+use crate::config::schema::Problem;
 
 /// softmax(W·x + ε·softplus(W_n·x)), ε ~ N(0, 1) in training and 0 otherwise (Shazeer et
 /// al., 2017): the noise spreads the load over experts while they are learned.

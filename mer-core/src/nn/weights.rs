@@ -145,7 +145,7 @@ pub fn lazy_parameters<B: Backend, M: Module<B>>(module: &M) -> u128 {
 /// `module`, if its weights fit in this machine's memory: checked before any is drawn, so an
 /// impossible width is an error, not an allocation failure.
 pub fn fits_in_memory<B: Backend, M: Module<B>>(module: M) -> Result<M, String> {
-    crate::config::schema::fits_in_memory("", lazy_parameters(&module))
+    crate::config::checks::fits_in_memory("", lazy_parameters(&module))
         .map(|()| module)
         .map_err(|problem| problem.message)
 }

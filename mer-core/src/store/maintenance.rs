@@ -131,6 +131,10 @@ impl Store {
                 let from = entry.path();
                 let to = staging.join(entry.file_name());
                 let kind = entry.file_type().map_err(io_at(&from))?;
+                if kind.is_symlink() && fs::metadata(&from).is_ok_and(|m| m.is_dir()) {
+                    // The link to the training state (`state`) is not part of an export.
+                    continue;
+                }
                 if kind.is_symlink() {
                     // A weight file: its blob's bytes, checked against the blob's name.
                     self.check_blob_link(&from)?;
@@ -144,7 +148,7 @@ impl Store {
             for part in manifest.parts.keys() {
                 let file = format!("{part}.{WEIGHTS_EXT}");
                 if !staging.join(&file).exists() {
-                    return Err(StoreError::Weights {
+                    return Err(StoreError::Corrupt {
                         path: source.join(&file),
                         message: format!(
                             "missing weight file of part `{part}`, which {MANIFEST} lists"
@@ -177,9 +181,9 @@ impl Store {
     /// to `/etc/passwd`, to another store) is refused rather than followed.
     fn check_blob_link(&self, link: &Path) -> Result<(), StoreError> {
         let blobs = fs::canonicalize(self.root.join(BLOBS)).map_err(io_at(&self.root))?;
-        let target = fs::canonicalize(link).map_err(|e| StoreError::Weights {
+        let target = fs::canonicalize(link).map_err(|e| StoreError::Corrupt {
             path: link.to_owned(),
-            message: format!("a link whose target cannot be read: {e}"),
+            message: format!("missing weight file: the blob it links to cannot be read ({e})"),
         })?;
         if target.parent() == Some(blobs.as_path()) {
             return Ok(());

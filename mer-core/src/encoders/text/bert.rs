@@ -54,7 +54,8 @@ pub struct BertShape {
 
 impl BertShape {
     fn check_shape(&self) -> Result<(), crate::config::schema::Problem> {
-        use crate::config::schema::{Problem, at_least_one, divides_hidden};
+        use crate::config::checks::{at_least_one, divides_hidden};
+        use crate::config::schema::Problem;
         divides_hidden("heads", self.heads, self.hidden)?;
         at_least_one(&[
             ("vocab_size", self.vocab_size),
@@ -69,7 +70,7 @@ impl BertShape {
                 "must be a token of the vocabulary",
             ));
         }
-        crate::config::schema::fits_in_memory("layers", self.parameters())
+        crate::config::checks::fits_in_memory("layers", self.parameters())
     }
 
     /// How many weights the encoder has (saturating: a shape read from a file may be absurd).

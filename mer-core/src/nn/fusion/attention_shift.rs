@@ -8,7 +8,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 
-use crate::config::schema::{Problem, below_one, divides_hidden};
+use crate::config::checks::{below_one, divides_hidden};
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_widths};
 
 /// Attention heads over the non-verbal vector when a config leaves them out.

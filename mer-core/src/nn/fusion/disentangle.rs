@@ -13,7 +13,8 @@ use burn::tensor::backend::Backend;
 
 use super::combine::{Combine, Combiner, CombinerConfig};
 use super::missing::{ModalityGate, ModalityGateConfig};
-use crate::config::schema::{Problem, at_least_one, below_one, divides_hidden};
+use crate::config::checks::{at_least_one, below_one, divides_hidden};
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_widths};
 use crate::nn::attention::{AttentionProjector, AttentionProjectorConfig};
 use crate::nn::loss::reconstruction::{

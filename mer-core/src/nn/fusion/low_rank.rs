@@ -8,7 +8,8 @@ use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 
 use super::concat::DEFAULT_OUTPUT;
-use crate::config::schema::{Problem, at_least_one};
+use crate::config::checks::at_least_one;
+use crate::config::schema::Problem;
 use crate::config::wiring::{Wiring, derive_widths};
 
 /// The number of rank-one terms when a config leaves it out.

@@ -14,7 +14,8 @@ use super::concat::{ConcatFusion, ConcatFusionConfig, DEFAULT_OUTPUT};
 use super::low_rank::{DEFAULT_RANK, LowRankFusion, LowRankFusionConfig};
 use super::missing::{ModalityGate, ModalityGateConfig};
 use super::tensor::{DEFAULT_FACTOR, TensorFusion, TensorFusionConfig};
-use crate::config::schema::{ConfigValue, Problem, below_one};
+use crate::config::checks::below_one;
+use crate::config::schema::{ConfigValue, Problem};
 use crate::config::wiring::{Wiring, derive_widths};
 
 /// Which fusion block.

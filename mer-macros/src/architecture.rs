@@ -472,32 +472,12 @@ fn gen_part_methods(arch: &Architecture) -> TokenStream {
                 quote_spanned! {f.ty.span()=>
                     #[doc = #logits_doc]
                     #vis fn #logits(&self, batch: &#batch_ty) -> #tensor {
-                        match batch.features.get(#fname) {
-                            ::std::option::Option::Some(cached) => {
-                                ::mer_core::architecture::TeacherRow::logits(::std::clone::Clone::clone(cached))
-                            }
-                            ::std::option::Option::None => {
-                                ::mer_core::architecture::Forward::<#backend>::forward(
-                                    &self.#fident, batch, ::std::option::Option::None,
-                                )
-                                .logits
-                            }
-                        }
+                        ::mer_core::architecture::teacher_outputs(&self.#fident, batch, #fname).0
                     }
 
                     #[doc = #features_doc]
                     #vis fn #features(&self, batch: &#batch_ty) -> ::std::option::Option<#tensor> {
-                        match batch.features.get(#fname) {
-                            ::std::option::Option::Some(cached) => {
-                                ::mer_core::architecture::TeacherRow::features(::std::clone::Clone::clone(cached))
-                            }
-                            ::std::option::Option::None => {
-                                ::mer_core::architecture::Forward::<#backend>::forward(
-                                    &self.#fident, batch, ::std::option::Option::None,
-                                )
-                                .features
-                            }
-                        }
+                        ::mer_core::architecture::teacher_outputs(&self.#fident, batch, #fname).1
                     }
                 }
             }

@@ -7,8 +7,6 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::checks::{at_least_one, below_one};
-use mer_core::config::schema::Problem;
 use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
@@ -26,7 +24,7 @@ pub const DISTILLATION: &str = "distillation";
 /// disentanglement fusion, classified by a mixture of `experts` heads, and pulled towards a
 /// frozen text-only teacher's class ranking (DIST on the logits).
 #[derive(Module, Debug, Architecture)]
-#[architecture(name = "makd", loss_terms = ["distillation"], check = Self::check_values)]
+#[architecture(name = "makd", loss_terms = ["distillation"])]
 pub struct Makd<B: Backend> {
     /// The utterance encoder (`init_from = "teacher.text"` starts it from the teacher's).
     #[encoder(modality = "T")]
@@ -61,13 +59,6 @@ pub const DEMO_CONFIG: &str = include_str!("../../experiments/makd/demo.toml");
 
 /// The name errors show for [`DEMO_CONFIG`].
 pub const DEMO_CONFIG_NAME: &str = "experiments/makd/demo.toml (built in)";
-
-impl MakdConfig {
-    fn check_values(&self) -> Result<(), Problem> {
-        at_least_one(&[("experts", self.experts)])?;
-        below_one("dropout", self.dropout)
-    }
-}
 
 impl<B: Backend> Forward<B> for Makd<B> {
     fn forward(&self, batch: &Batch<B>, losses: Option<&Losses>) -> Output<B> {

@@ -7,8 +7,6 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::checks::{at_least_one, below_one};
-use mer_core::config::schema::Problem;
 use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
@@ -20,7 +18,7 @@ use mer_core::nn::{DisentangleFusion, DisentangleFusionConfig, MoeHead, MoeHeadC
 /// each modality says alone and what they share, recombined by cross-attention, and classified
 /// by a mixture of `experts` linear heads (one expert: a linear classifier).
 #[derive(Module, Debug, Architecture)]
-#[architecture(name = "mdn", check = Self::check_values)]
+#[architecture(name = "mdn")]
 pub struct Mdn<B: Backend> {
     /// The waveform encoder.
     #[encoder(modality = "A")]
@@ -51,13 +49,6 @@ pub const DEMO_CONFIG: &str = include_str!("../../experiments/mdn/demo.toml");
 
 /// The name errors show for [`DEMO_CONFIG`].
 pub const DEMO_CONFIG_NAME: &str = "experiments/mdn/demo.toml (built in)";
-
-impl MdnConfig {
-    fn check_values(&self) -> Result<(), Problem> {
-        at_least_one(&[("experts", self.experts)])?;
-        below_one("dropout", self.dropout)
-    }
-}
 
 impl<B: Backend> Forward<B> for Mdn<B> {
     fn forward(&self, batch: &Batch<B>, losses: Option<&Losses>) -> Output<B> {

@@ -6,8 +6,6 @@ use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::checks::below_one;
-use mer_core::config::schema::Problem;
 use mer_core::encoders::audio::{AudioEncoder, AudioEncoderConfig};
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::encoders::video::{VideoEncoder, VideoEncoderConfig};
@@ -18,7 +16,7 @@ use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Fusion, FusionConfig};
 /// Text, audio and video of an utterance, each encoded to one vector, fused by the block
 /// `[model.fusion] kind` selects (concatenation, TFN, LMF, attention-shift), and classified.
 #[derive(Module, Debug, Architecture)]
-#[architecture(name = "multimodal", check = Self::check_dropout)]
+#[architecture(name = "multimodal")]
 pub struct Multimodal<B: Backend> {
     /// The utterance encoder.
     #[encoder(modality = "T")]
@@ -46,12 +44,6 @@ pub const DEMO_CONFIG: &str = include_str!("../../experiments/multimodal/demo.to
 
 /// The name errors show for [`DEMO_CONFIG`].
 pub const DEMO_CONFIG_NAME: &str = "experiments/multimodal/demo.toml (built in)";
-
-impl MultimodalConfig {
-    fn check_dropout(&self) -> Result<(), Problem> {
-        below_one("dropout", self.dropout)
-    }
-}
 
 impl<B: Backend> Forward<B> for Multimodal<B> {
     fn forward(&self, batch: &Batch<B>, _losses: Option<&Losses>) -> Output<B> {

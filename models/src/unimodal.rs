@@ -7,8 +7,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_core::Architecture;
 use mer_core::architecture::{Forward, Output};
-use mer_core::config::checks::below_one;
-use mer_core::config::schema::Problem;
 use mer_core::encoders::text::{TextEncoder, TextEncoderConfig};
 use mer_core::input::Batch;
 use mer_core::nn::loss::Losses;
@@ -16,7 +14,7 @@ use mer_core::nn::{ClassifierHead, ClassifierHeadConfig, Projector, ProjectorCon
 
 /// The text-only baseline: an utterance encoder, a projector and a classifier head.
 #[derive(Module, Debug, Architecture)]
-#[architecture(name = "unimodal", check = Self::check_dropout)]
+#[architecture(name = "unimodal")]
 pub struct Unimodal<B: Backend> {
     /// The utterance encoder.
     #[encoder(modality = "T")]
@@ -57,12 +55,6 @@ impl<B: Backend> Unimodal<B> {
         attention_mask: Tensor<B, 2, Int>,
     ) -> Tensor<B, 2> {
         self.classify(self.text.forward(tokens, attention_mask))
-    }
-}
-
-impl UnimodalConfig {
-    fn check_dropout(&self) -> Result<(), Problem> {
-        below_one("dropout", self.dropout)
     }
 }
 

@@ -87,6 +87,25 @@ impl TeacherRow {
     }
 }
 
+/// Teacher field `field`'s logits [N, C] and features [N, H] for `batch`: from the batch's
+/// cached rows when training attached them (each input's computed once), else the teacher run.
+pub fn teacher_outputs<B: Backend, T: Forward<B>>(
+    teacher: &T,
+    batch: &Batch<B>,
+    field: &str,
+) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+    match batch.features.get(field) {
+        Some(rows) => (
+            TeacherRow::logits(rows.clone()),
+            TeacherRow::features(rows.clone()),
+        ),
+        None => {
+            let output = teacher.forward(batch, None);
+            (output.logits, output.features)
+        }
+    }
+}
+
 /// A network that scores a batch.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no forward pass",

@@ -7,7 +7,7 @@ pub mod network;
 pub mod params;
 pub mod part;
 
-pub use forward::{Forward, Output, TeacherRow};
+pub use forward::{Forward, Output, TeacherRow, teacher_outputs};
 pub use label::Summary;
 pub use network::{
     Architecture, ArchitectureConfig, EncoderInfo, InitError, RunStore, TeacherInfo,

@@ -48,30 +48,18 @@ impl Store {
     /// Reads every blob and checks its bytes against its name: the blobs that no longer match,
     /// each as the error loading it would give.
     pub fn verify(&self) -> Result<Vec<StoreError>, StoreError> {
-        let blobs_dir = self.blobs_dir()?;
-        let mut corrupt = Vec::new();
-        let entries = match fs::read_dir(&blobs_dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(corrupt),
-            Err(e) => return Err(io_at(&blobs_dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(io_at(&blobs_dir))?;
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if !file_name.ends_with(&format!(".{WEIGHTS_EXT}")) || atomic::is_temp(&file_name) {
-                continue;
-            }
-            if let Err(error) = read_weight_file(&entry.path()) {
-                corrupt.push(error.into());
-            }
-        }
-        corrupt.sort_by_key(|e: &StoreError| e.to_string());
+        let mut corrupt: Vec<StoreError> = self
+            .blobs()?
+            .into_iter()
+            .filter_map(|(path, _)| read_weight_file(&path).err().map(StoreError::from))
+            .collect();
+        corrupt.sort_by_key(|e| e.to_string());
         Ok(corrupt)
     }
 
     /// Removes blobs no checkpoint links to, and nothing else.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
-        let blobs_dir = self.blobs_dir()?;
+        let blobs = self.blobs()?;
         let mut referenced = BTreeSet::new();
         self.walk(&self.root, &mut |path, file_type| {
             if file_type.is_symlink()
@@ -82,28 +70,14 @@ impl Store {
             }
         })?;
         let mut report = GcReport::default();
-        let entries = match fs::read_dir(&blobs_dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
-            Err(e) => return Err(io_at(&blobs_dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(io_at(&blobs_dir))?;
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            let Some(blob) = file_name.strip_suffix(&format!(".{WEIGHTS_EXT}")) else {
-                continue;
-            };
-            if atomic::is_temp(&file_name) {
-                continue;
-            }
-            if referenced.contains(blob) {
+        for (path, blob) in blobs {
+            if referenced.contains(&blob) {
                 report.kept += 1;
             } else {
-                let path = entry.path();
-                let size = entry.metadata().map_err(io_at(&path))?.len();
+                let size = fs::metadata(&path).map_err(io_at(&path))?.len();
                 fs::remove_file(&path).map_err(io_at(&path))?;
                 report.freed_bytes += size;
-                report.removed.push(blob.to_owned());
+                report.removed.push(blob);
             }
         }
         report.removed.sort();
@@ -162,6 +136,29 @@ impl Store {
             let _ = fs::remove_dir_all(&staging);
         }
         result
+    }
+
+    /// Every finished blob of the store: its path and name (temporary files of a write under
+    /// way are left out).
+    fn blobs(&self) -> Result<Vec<(PathBuf, String)>, StoreError> {
+        let blobs_dir = self.blobs_dir()?;
+        let entries = match fs::read_dir(&blobs_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_at(&blobs_dir)(e)),
+        };
+        let mut blobs = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_at(&blobs_dir))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if atomic::is_temp(&file_name) {
+                continue;
+            }
+            if let Some(blob) = file_name.strip_suffix(&format!(".{WEIGHTS_EXT}")) {
+                blobs.push((entry.path(), blob.to_owned()));
+            }
+        }
+        Ok(blobs)
     }
 
     /// The store's blobs folder, which must be a folder of the store: were it a link, `gc`

@@ -64,7 +64,12 @@ pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, u64, BestEpoch
             crate::tools::store::readable(&Store::new(path))?
         };
         for entry in entries {
-            let dir = path.join(&entry.dir);
+            // A checkpoint folder given itself keeps its name as given (no trailing `/`), so
+            // its seed suffix is found.
+            let dir = match entry.dir.as_os_str().is_empty() {
+                true => path.clone(),
+                false => path.join(&entry.dir),
+            };
             if dir.components().any(|c| c.as_os_str() == "epochs") {
                 continue;
             }

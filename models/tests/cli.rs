@@ -447,6 +447,22 @@ fn report_gives_mean_and_std_over_seeds() {
     );
     assert!(csv.contains(",3,75.0000,25.0000,"), "{csv}");
 
+    // Checkpoint folders named one by one group as the store's listing does.
+    let seeds: Vec<String> = (1..=3)
+        .map(|seed| {
+            root.join(format!(
+                "training/demo--E/trainable--8/1xE--T/abcd1234--{seed}"
+            ))
+            .display()
+            .to_string()
+        })
+        .collect();
+    let mut args = vec!["report"];
+    args.extend(seeds.iter().map(String::as_str));
+    let out = run(MER, &args, tmp.path());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| 3 | 75.00 ± 25.00 |"), "{table}");
+
     let out = run(MER, &["report", "nowhere"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
 }

@@ -120,6 +120,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
             eprintln!("error: {error:#}");
             let bad_input = error.chain().any(|cause| {
                 cause.is::<ConfigError>()
+                    || cause.is::<crate::experiment::ExperimentError>()
                     || cause.is::<mer_datasets::DatasetError>()
                     || cause.is::<mer_core::encoders::text::TextError>()
                     || cause.is::<mer_core::architecture::InitError>()

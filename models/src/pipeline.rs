@@ -2,7 +2,7 @@
 //! missing is trained first (its own teachers before it), each that exists is reused, and the
 //! figures of all of them are printed side by side at the end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use mer_core::config::RawConfig;
@@ -31,7 +31,7 @@ pub fn train_teachers(raw: &RawConfig, device: &str, prefix: &str) -> anyhow::Re
     let mut stages: Vec<Stage> = Vec::new();
     for teacher in inputs.teachers {
         let name = format!("{prefix}{}", teacher.field);
-        let trained_seconds = if finished(&teacher.checkpoint) {
+        let trained_seconds = if mer_core::train::is_finished(&teacher.checkpoint) {
             eprintln!(
                 "reusing the teacher `{name}`: {}",
                 teacher.checkpoint.display()
@@ -70,11 +70,6 @@ pub fn train_teachers(raw: &RawConfig, device: &str, prefix: &str) -> anyhow::Re
     let mut seen = std::collections::BTreeSet::new();
     stages.retain(|s| seen.insert(s.checkpoint.clone()));
     Ok(stages)
-}
-
-/// Whether `dir` holds a trained checkpoint.
-fn finished(dir: &Path) -> bool {
-    dir.join("checkpoint.json").is_file()
 }
 
 /// The stages' best epochs side by side: dev and test weighted F1 and accuracy.

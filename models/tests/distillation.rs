@@ -7,38 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::small_demo;
+use common::{experiments, small_demo};
 use sha2::{Digest, Sha256};
 
 const TELME: &str = env!("CARGO_BIN_EXE_telme");
 const MAKD: &str = env!("CARGO_BIN_EXE_makd");
-
-/// Copies of the configs `telme` and `makd` read, in `dir/experiments`, training one epoch on
-/// `data`: `dir` is where the binaries run, so every checkpoint and cache lands below it.
-fn experiments(dir: &Path, data: &Path) {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for name in [
-        "unimodal/demo.toml",
-        "telme/demo.toml",
-        "telme/audio.toml",
-        "telme/video.toml",
-        "makd/demo.toml",
-    ] {
-        let text = fs::read_to_string(workspace.join("experiments").join(name)).unwrap();
-        let text = text
-            .lines()
-            .map(|line| match line {
-                l if l.starts_with("epochs = ") => "epochs = 1".to_owned(),
-                "dataset = \"demo\"" => format!("dataset = \"demo\"\nroot = {:?}", data.display()),
-                l => l.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let to = dir.join("experiments").join(name);
-        fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::write(to, text).unwrap();
-    }
-}
 
 /// Runs `bin` in `dir` with its checkpoints in `dir/store`: the teachers' runs go there too.
 fn run(bin: &str, dir: &Path, args: &[&str]) -> (String, String) {
@@ -87,7 +60,7 @@ fn telme_trains_its_stages_in_order_then_reuses_them_and_makd_reuses_the_teacher
     let tmp = tempfile::tempdir().unwrap();
     let data = small_demo(&tmp.path().join("data"), 4);
     let dir = tmp.path().join("work");
-    experiments(&dir, &data);
+    experiments(&dir, &data, 1);
 
     // First run: the teacher, then each student (the teacher it names is the one just trained),
     // then the fusion.

@@ -75,6 +75,8 @@ pub struct RunInputs {
     /// The summary label (`1xE--A+T+V`).
     pub summary: String,
     pub identity: Identity,
+    /// Where its checkpoint goes (or is): below `output.checkpoints`, named by its identity.
+    pub checkpoint_dir: std::path::PathBuf,
 }
 
 impl RunInputs {
@@ -118,6 +120,8 @@ pub(super) fn inputs<C: ArchitectureConfig>(raw: &RawConfig) -> Result<RunInputs
         video: None,
         summary: model.summary().to_string(),
         identity: run.identity(),
+        checkpoint_dir: std::path::PathBuf::from(&run.output.checkpoints)
+            .join(run.checkpoint_id().relative_dir()),
     };
     for (_, input) in model.inputs() {
         match input {

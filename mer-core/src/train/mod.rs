@@ -17,3 +17,4 @@ pub use evaluate::{argmax, predict, predict_with};
 pub use fit::train;
 pub use frozen::{FrozenFeatures, SplitName};
 pub use records::{BestEpoch, EpochRecord, Outcome};
+pub use state::is_finished;

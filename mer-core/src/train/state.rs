@@ -33,6 +33,23 @@ pub(super) const STATE_LINK: &str = "state";
 pub(super) const PROGRESS: &str = "progress.json";
 pub(super) const CONFIG: &str = "config.toml";
 
+/// Whether `dir` holds a run that has finished training. A run stopped half-way has a
+/// checkpoint too (its best epoch so far) but its saved progress says it is not finished; a
+/// checkpoint without any state (an exported one) cannot resume and counts as finished.
+pub fn is_finished(dir: &Path) -> bool {
+    if !dir.join("checkpoint.json").is_file() {
+        return false;
+    }
+    let link = dir.join(STATE_LINK);
+    if fs::symlink_metadata(&link).is_err() {
+        return true;
+    }
+    fs::read(link.join(PROGRESS))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Progress>(&bytes).ok())
+        .is_some_and(|progress| progress.finished)
+}
+
 /// The saved progress and state folder, if the checkpoint folder has a state for this config.
 pub(super) fn read_state(
     dir: &Path,

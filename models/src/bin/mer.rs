@@ -23,7 +23,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     #[command(flatten)]
-    Run(RunCommand),
+    Network(RunCommand),
+    /// Run an experiment file's sweep: the missing cells in dependency order, here or on Slurm.
+    Run(models::experiment::RunArgs),
     /// Run a Hugging Face text encoder over texts and write `last_hidden_state` and
     /// `attention_mask`, as transformers' AutoModel returns them for a padded batch.
     Encode {
@@ -46,14 +48,23 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Results per configuration: accuracy and weighted F1 as mean ± std over seeds.
+    /// Results per configuration: accuracy, weighted and macro F1 as mean ± std over seeds,
+    /// at the epoch each run selected on dev.
     Report {
-        /// Checkpoint folders, or folders holding checkpoints (a store's root).
+        /// Checkpoint folders, folders holding checkpoints (a store's root), or experiment
+        /// files (`experiments/demo-sweep.toml`: one table each, a row per configuration).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// `markdown` or `csv`.
         #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv"])]
         format: String,
+        /// Also write the report into DIR: `report.md`, F1 per class, and SVG pictures (each
+        /// configuration's training curves and confusion matrix, the table as bars).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With `--out`: also `report.html`, one page with the tables and pictures.
+        #[arg(long, requires = "out")]
+        html: bool,
     },
     /// List the checkpoints in a store.
     Ls {
@@ -179,7 +190,8 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     cli::main(|| match Cli::parse().command {
-        Command::Run(command) => commands::run(command, None, None),
+        Command::Network(command) => commands::run(command, None, None),
+        Command::Run(args) => models::experiment::run(&args),
         Command::Encode { model, texts, out } => {
             let encoded = models::encode::encode(&model, &texts)?;
             encoded.write(&out)?;
@@ -195,22 +207,12 @@ fn main() -> ExitCode {
         Command::Docs { dir, check } => tools::docs::write(&dir, check),
         Command::Ls { root } => tools::store::list(&Store::new(root)),
         Command::Verify { root } => tools::store::verify(&Store::new(root)),
-        Command::Report { paths, format } => {
-            for path in &paths {
-                if !path.exists() {
-                    bail!(StoreError::NotACheckpoint(path.clone()));
-                }
-            }
-            let rows = models::report::rows(&models::report::collect(&paths)?);
-            if rows.is_empty() {
-                bail!("no trained checkpoints under {paths:?}");
-            }
-            match format.as_str() {
-                "csv" => print!("{}", models::report::csv(&rows)),
-                _ => print!("{}", models::report::markdown(&rows)),
-            }
-            Ok(())
-        }
+        Command::Report {
+            paths,
+            format,
+            out,
+            html,
+        } => report(&paths, &format, out.as_deref(), html),
         Command::Gc { root } => {
             let report = Store::new(&root).gc()?;
             for blob in &report.removed {
@@ -336,4 +338,74 @@ fn main() -> ExitCode {
             Ok(())
         }
     })
+}
+
+/// `mer report`: a table per experiment file given, one for the checkpoints given otherwise;
+/// with `out`, each also written as a report folder (a subfolder per table when there are
+/// several).
+fn report(
+    paths: &[PathBuf],
+    format: &str,
+    out: Option<&std::path::Path>,
+    html: bool,
+) -> anyhow::Result<()> {
+    use models::experiment::{Experiment, Sweep};
+    use models::report::{self, page};
+    let mut tables: Vec<(String, String, Vec<report::Row>)> = Vec::new();
+    let mut checkpoints = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            bail!(StoreError::NotACheckpoint(path.clone()));
+        }
+        if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
+            let sweep = Sweep::plan(Experiment::read(path)?)?;
+            let rows = models::experiment::report_rows(&sweep)?;
+            if rows.is_empty() {
+                bail!(
+                    "{}: no cell is trained yet (`mer run {}`)",
+                    path.display(),
+                    path.display()
+                );
+            }
+            let experiment = sweep.experiment;
+            tables.push((experiment.name, experiment.description, rows));
+        } else {
+            checkpoints.push(path.clone());
+        }
+    }
+    if !checkpoints.is_empty() {
+        let rows = report::rows(&report::collect(&checkpoints)?);
+        if rows.is_empty() {
+            bail!("no trained checkpoints under {checkpoints:?}");
+        }
+        tables.push(("results".into(), String::new(), rows));
+    }
+    let several = tables.len() > 1;
+    for (title, description, rows) in &tables {
+        if several {
+            println!("## {title}\n");
+        }
+        match format {
+            "csv" => print!("{}", report::csv(rows)),
+            _ => print!("{}", report::markdown(rows)),
+        }
+        if let Some(out) = out {
+            let dir = if several {
+                out.join(title)
+            } else {
+                out.to_owned()
+            };
+            let report = page::Report {
+                title: title.clone(),
+                description: description.clone(),
+                rows,
+            };
+            let written = page::write(&report, &dir, html)?;
+            eprintln!("wrote {} files to {}", written.len(), dir.display());
+        }
+        if several {
+            println!();
+        }
+    }
+    Ok(())
 }

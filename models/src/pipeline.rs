@@ -80,11 +80,9 @@ pub fn print_side_by_side(stages: &[Stage]) -> anyhow::Result<()> {
         "network", "dev wF1", "dev acc", "test wF1", "test acc", "this command"
     );
     for stage in stages {
-        let runs = report::collect(std::slice::from_ref(&stage.checkpoint))?;
-        let Some((_, _, best)) = runs.first() else {
+        let Some(BestEpoch { dev, test, .. }) = report::best_epoch(&stage.checkpoint)? else {
             continue;
         };
-        let BestEpoch { dev, test, .. } = best;
         let test_figure = |f: fn(&mer_core::run::Metrics) -> f64| {
             test.as_ref()
                 .map_or("-".to_owned(), |m| format!("{:.2}", f(m)))

@@ -322,7 +322,7 @@ impl<C: ArchitectureConfig> TeacherSlot<C> {
             at: "",
             message,
         };
-        if !resolved.dir.join("checkpoint.json").exists() {
+        if !crate::store::is_checkpoint(&resolved.dir) {
             return Err(error(format!(
                 "the teacher's checkpoint {} does not exist: {}",
                 resolved.dir.display(),

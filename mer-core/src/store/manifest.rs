@@ -15,6 +15,12 @@ pub(super) const WEIGHTS_EXT: &str = "safetensors";
 /// A part's LoRA adapters are saved beside it as `{part}.lora.safetensors`.
 pub(super) const ADAPTERS: &str = "lora";
 
+/// Whether `dir` holds a checkpoint: its manifest is written last, so a folder without one is
+/// not (yet) a checkpoint. A run stopped half-way has one too, for its best epoch so far.
+pub fn is_checkpoint(dir: &std::path::Path) -> bool {
+    dir.join(MANIFEST).is_file()
+}
+
 /// What `checkpoint.json` records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

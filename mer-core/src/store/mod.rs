@@ -22,4 +22,4 @@ mod parts;
 pub use error::StoreError;
 pub use layout::Store;
 pub use maintenance::Listing;
-pub use manifest::{CheckpointEntry, GcReport, Manifest};
+pub use manifest::{CheckpointEntry, GcReport, Manifest, is_checkpoint};

@@ -37,7 +37,7 @@ pub(super) const CONFIG: &str = "config.toml";
 /// checkpoint too (its best epoch so far) but its saved progress says it is not finished; a
 /// checkpoint without any state (an exported one) cannot resume and counts as finished.
 pub fn is_finished(dir: &Path) -> bool {
-    if !dir.join("checkpoint.json").is_file() {
+    if !crate::store::is_checkpoint(dir) {
         return false;
     }
     let link = dir.join(STATE_LINK);

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::{Parser, Subcommand};
 use mer_core::cache::FeatureCache;
 use mer_core::config::RawConfig;
-use mer_core::store::{Store, StoreError};
+use mer_core::store::Store;
 use models::bench::{self, MeldTextBench};
 use models::cli;
 use models::commands::{self, RunCommand};
@@ -212,7 +212,7 @@ fn main() -> ExitCode {
             format,
             out,
             html,
-        } => report(&paths, &format, out.as_deref(), html),
+        } => tools::report::run(&paths, &format, out.as_deref(), html),
         Command::Gc { root } => {
             let report = Store::new(&root).gc()?;
             for blob in &report.removed {
@@ -338,74 +338,4 @@ fn main() -> ExitCode {
             Ok(())
         }
     })
-}
-
-/// `mer report`: a table per experiment file given, one for the checkpoints given otherwise;
-/// with `out`, each also written as a report folder (a subfolder per table when there are
-/// several).
-fn report(
-    paths: &[PathBuf],
-    format: &str,
-    out: Option<&std::path::Path>,
-    html: bool,
-) -> anyhow::Result<()> {
-    use models::experiment::{Experiment, Sweep};
-    use models::report::{self, page};
-    let mut tables: Vec<(String, String, Vec<report::Row>)> = Vec::new();
-    let mut checkpoints = Vec::new();
-    for path in paths {
-        if !path.exists() {
-            bail!(StoreError::NotACheckpoint(path.clone()));
-        }
-        if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
-            let sweep = Sweep::plan(Experiment::read(path)?)?;
-            let rows = models::experiment::report_rows(&sweep)?;
-            if rows.is_empty() {
-                bail!(
-                    "{}: no cell is trained yet (`mer run {}`)",
-                    path.display(),
-                    path.display()
-                );
-            }
-            let experiment = sweep.experiment;
-            tables.push((experiment.name, experiment.description, rows));
-        } else {
-            checkpoints.push(path.clone());
-        }
-    }
-    if !checkpoints.is_empty() {
-        let rows = report::rows(&report::collect(&checkpoints)?);
-        if rows.is_empty() {
-            bail!("no trained checkpoints under {checkpoints:?}");
-        }
-        tables.push(("results".into(), String::new(), rows));
-    }
-    let several = tables.len() > 1;
-    for (title, description, rows) in &tables {
-        if several {
-            println!("## {title}\n");
-        }
-        match format {
-            "csv" => print!("{}", report::csv(rows)),
-            _ => print!("{}", report::markdown(rows)),
-        }
-        if let Some(out) = out {
-            let dir = if several {
-                out.join(title)
-            } else {
-                out.to_owned()
-            };
-            let report = page::Report {
-                title: title.clone(),
-                description: description.clone(),
-                rows,
-            };
-            let written = page::write(&report, &dir, html)?;
-            eprintln!("wrote {} files to {}", written.len(), dir.display());
-        }
-        if several {
-            println!();
-        }
-    }
-    Ok(())
 }

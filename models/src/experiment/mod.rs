@@ -227,13 +227,11 @@ pub fn table(sweep: &Sweep, figures: bool) -> anyhow::Result<String> {
         let mut figure_text = String::new();
         if figures {
             let best = match state {
-                CellState::Done => crate::report::collect(std::slice::from_ref(&cell.checkpoint))?
-                    .into_iter()
-                    .next(),
+                CellState::Done => crate::report::best_epoch(&cell.checkpoint)?,
                 _ => None,
             };
             figure_text = match best {
-                Some((_, _, best)) => format!(
+                Some(best) => format!(
                     "  {:>7.2} {:>8}",
                     best.dev.weighted_f1,
                     best.test

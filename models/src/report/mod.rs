@@ -24,6 +24,8 @@ pub struct Row {
     pub seeds: Vec<u64>,
     /// Its runs' checkpoint folders, in seed order.
     pub dirs: Vec<PathBuf>,
+    /// The epoch each run selected on dev, in seed order.
+    pub selected_epochs: Vec<usize>,
     pub dev: SplitStats,
     /// Present when every seed has test figures.
     pub test: Option<SplitStats>,
@@ -98,7 +100,7 @@ impl std::fmt::Display for Stat {
 pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Run>> {
     let mut found = Vec::new();
     for path in paths {
-        let entries: Vec<CheckpointEntry> = if path.join("checkpoint.json").is_file() {
+        let entries: Vec<CheckpointEntry> = if mer_core::store::is_checkpoint(path) {
             let manifest = Store::new(path).manifest(Path::new(""))?;
             vec![CheckpointEntry {
                 dir: PathBuf::new(),
@@ -127,17 +129,20 @@ pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Run>> {
     Ok(found)
 }
 
-/// Groups runs by configuration, in the order their configurations are first met.
+/// The selected epoch of the checkpoint in `dir`, if it has trained.
+pub fn best_epoch(dir: &Path) -> anyhow::Result<Option<BestEpoch>> {
+    Ok(collect(&[dir.to_owned()])?.pop().map(|(_, _, best)| best))
+}
+
+/// Groups runs by configuration, configurations in name order.
 pub fn rows(runs: &[Run]) -> Vec<Row> {
-    let mut groups: Vec<(String, Vec<&Run>)> = Vec::new();
+    let mut groups: std::collections::BTreeMap<String, Vec<&Run>> = Default::default();
     for run in runs {
-        let key = configuration_of(&run.0, run.1);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, members)) => members.push(run),
-            None => groups.push((key, vec![run])),
-        }
+        groups
+            .entry(configuration_of(&run.0, run.1))
+            .or_default()
+            .push(run);
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
     groups
         .into_iter()
         .map(|(configuration, mut runs)| {
@@ -148,6 +153,7 @@ pub fn rows(runs: &[Run]) -> Vec<Row> {
                 configuration,
                 seeds: runs.iter().map(|r| r.1).collect(),
                 dirs: runs.iter().map(|r| r.0.clone()).collect(),
+                selected_epochs: runs.iter().map(|r| r.2.epoch).collect(),
                 dev: SplitStats::of(&dev),
                 test: test.map(|t| SplitStats::of(&t)),
             }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use mer_core::config::RawConfig;
-use mer_core::train::{BestEpoch, EpochRecord};
+use mer_core::train::EpochRecord;
 use mer_core::util::atomic;
 
 use super::plots::{self, RunCurves};
@@ -118,10 +118,10 @@ fn padded(classes: &[String], n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Each run's `metrics.jsonl` and selected epoch.
+/// Each run's `metrics.jsonl`, with the epoch it selected.
 fn curves_of(row: &Row) -> anyhow::Result<Vec<RunCurves>> {
     let mut runs = Vec::new();
-    for (dir, seed) in row.dirs.iter().zip(&row.seeds) {
+    for ((dir, seed), selected) in row.dirs.iter().zip(&row.seeds).zip(&row.selected_epochs) {
         let path = dir.join("metrics.jsonl");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
@@ -131,15 +131,10 @@ fn curves_of(row: &Row) -> anyhow::Result<Vec<RunCurves>> {
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
             epochs.push(record);
         }
-        let manifest = mer_core::store::Store::new(dir).manifest(Path::new(""))?;
-        let selected = manifest
-            .metrics
-            .and_then(|m| serde_json::from_value::<BestEpoch>(m).ok())
-            .map_or(0, |b| b.epoch);
         runs.push(RunCurves {
             seed: *seed,
             epochs,
-            selected,
+            selected: *selected,
         });
     }
     Ok(runs)

@@ -63,17 +63,14 @@ impl TeacherRow {
         row.first().map_or(0, |&c| c as usize)
     }
 
-    /// The logits [N, C] of `rows`.
-    pub fn logits<B: Backend>(rows: Tensor<B, 2>) -> Tensor<B, 2> {
-        let classes = Self::count(&rows);
-        rows.narrow(1, 1, classes)
-    }
-
-    /// The features [N, H] of `rows`; `None` when the teacher gives none.
-    pub fn features<B: Backend>(rows: Tensor<B, 2>) -> Option<Tensor<B, 2>> {
+    /// The logits [N, C] and features [N, H] (`None` when the teacher gives none) of `rows`.
+    /// The class count is read from the device once per call: this runs every training step.
+    pub fn split<B: Backend>(rows: Tensor<B, 2>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
         let [_, width] = rows.dims();
         let classes = Self::count(&rows);
-        (width > 1 + classes).then(|| rows.narrow(1, 1 + classes, width - 1 - classes))
+        let features =
+            (width > 1 + classes).then(|| rows.clone().narrow(1, 1 + classes, width - 1 - classes));
+        (rows.narrow(1, 1, classes), features)
     }
 
     fn count<B: Backend>(rows: &Tensor<B, 2>) -> usize {
@@ -95,10 +92,7 @@ pub fn teacher_outputs<B: Backend, T: Forward<B>>(
     field: &str,
 ) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
     match batch.features.get(field) {
-        Some(rows) => (
-            TeacherRow::logits(rows.clone()),
-            TeacherRow::features(rows.clone()),
-        ),
+        Some(rows) => TeacherRow::split(rows.clone()),
         None => {
             let output = teacher.forward(batch, None);
             (output.logits, output.features)
@@ -135,15 +129,16 @@ mod tests {
         assert_eq!(rows.dims(), [2, 6]);
         let first: Vec<f32> = rows.clone().narrow(0, 0, 1).into_data().to_vec().unwrap();
         assert_eq!(TeacherRow::classes(&first), 3);
-        let back = TeacherRow::logits(rows.clone());
-        assert_eq!(back.into_data(), logits.clone().into_data());
-        let back = TeacherRow::features(rows).unwrap();
+        let (back_logits, back_features) = TeacherRow::split(rows);
+        assert_eq!(back_logits.into_data(), logits.clone().into_data());
+        let back = back_features.unwrap();
         assert_eq!(back.into_data(), features.into_data());
 
         // Without features, a row is the count and the logits.
         let rows = TeacherRow::encode(Output::logits(logits.clone()));
         assert_eq!(rows.dims(), [2, 4]);
-        assert!(TeacherRow::features(rows.clone()).is_none());
-        assert_eq!(TeacherRow::logits(rows).into_data(), logits.into_data());
+        let (back_logits, back_features) = TeacherRow::split(rows);
+        assert!(back_features.is_none());
+        assert_eq!(back_logits.into_data(), logits.into_data());
     }
 }

@@ -57,9 +57,10 @@ fn bench<B: AutodiffBackend>(device: &B::Device) {
         audio_encoder.forward(waves.clone(), mask.clone())
     });
     let video_encoder = video.init::<B>(device);
-    let size = video.image_size;
+    let input = video.input().expect("the demo's video input");
+    let size = input.size;
     let pixels = Tensor::<B, 5>::random(
-        [8, video.frames, 3, size, size],
+        [8, input.frames, 3, size, size],
         Distribution::Default,
         device,
     );

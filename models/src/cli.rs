@@ -123,6 +123,8 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
                     || cause.is::<crate::experiment::ExperimentError>()
                     || cause.is::<mer_datasets::DatasetError>()
                     || cause.is::<mer_core::encoders::text::TextError>()
+                    || cause.is::<mer_core::encoders::pretrained::PretrainedError>()
+                    || cause.is::<mer_datasets::media::MediaError>()
                     || cause.is::<mer_core::architecture::InitError>()
                     || cause.is::<mer_core::input::MediaLoadError>()
                     || cause.downcast_ref::<TrainError>().is_some_and(train_input_error)

@@ -121,7 +121,7 @@ pub fn train_run(
     let inputs = (registration.inputs)(raw)?;
     cli::tune_cpu_threads(&inputs.encoders);
     let (mut data, _) = text_data::load(&inputs.data, inputs.text.as_ref())?;
-    data.media = media_feed(&inputs);
+    data.media = media_feed(&inputs)?;
     let modalities: Vec<String> = inputs
         .encoders
         .iter()
@@ -148,13 +148,12 @@ pub fn train_run(
 }
 
 /// What decodes the run's audio and video, if an encoder reads them.
-fn media_feed(inputs: &RunInputs) -> Option<MediaFeed> {
-    (inputs.audio.is_some() || inputs.video.is_some()).then(|| {
-        MediaFeed::new(Arc::new(ClipLoader::for_encoders(
-            inputs.audio.as_ref(),
-            inputs.video.as_ref(),
-        )))
-    })
+fn media_feed(inputs: &RunInputs) -> anyhow::Result<Option<MediaFeed>> {
+    if inputs.audio.is_none() && inputs.video.is_none() {
+        return Ok(None);
+    }
+    let loader = ClipLoader::for_encoders(inputs.audio.as_ref(), inputs.video.as_ref())?;
+    Ok(Some(MediaFeed::new(Arc::new(loader))))
 }
 
 /// A checkpoint's raw config, registration and inputs.
@@ -179,7 +178,7 @@ pub fn eval(checkpoint: &Path, split: Split, architecture: Option<&str>) -> anyh
     let tokenizing = Tokenizing::new(inputs.text.as_ref())?;
     let samples = tokenizing.samples(&split_data.dialogues)?;
     let pad_id = tokenizing.pad_id();
-    let feed = media_feed(&inputs);
+    let feed = media_feed(&inputs)?;
     let probabilities = (registration.predict)(
         checkpoint,
         &samples,
@@ -238,7 +237,7 @@ pub fn infer(args: &InferArgs, architecture: Option<&str>) -> anyhow::Result<()>
     let Some(target) = samples.last().cloned() else {
         bail!("no utterance to score");
     };
-    let feed = media_feed(&inputs);
+    let feed = media_feed(&inputs)?;
     let probabilities =
         (registration.predict)(&args.checkpoint, &[target], pad_id, (feed.as_ref(), needs))?
             .remove(0);

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod encode;
+pub mod encode_media;
 pub mod experiment;
 pub mod export;
 pub mod makd;

@@ -604,3 +604,82 @@ fn multimodal_fusion_block_is_chosen_by_the_config() {
         "{stderr}"
     );
 }
+
+/// `tensor` of a safetensors file as f32 values.
+fn f32_tensor(path: &Path, name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = tensors.tensor(name).unwrap();
+    view.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn mer_encode_runs_audio_and_video_folders_on_files_and_on_given_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    for (model, flag, file) in [
+        ("tiny-data2vec-audio", "--audio", "media/speech.wav"),
+        ("tiny-timesformer", "--video", "media/clip.mp4"),
+    ] {
+        let folder = fixtures.join(model);
+        let reference = folder.join("reference.safetensors");
+        // Model-only: the reference's own inputs.
+        let out = tmp.path().join(format!("{model}-inputs.safetensors"));
+        let given = Command::new(MER)
+            .args(["encode", "--model", folder.to_str().unwrap(), "--inputs"])
+            .args([reference.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            given.status.success(),
+            "{}",
+            String::from_utf8_lossy(&given.stderr)
+        );
+        // From the file, end to end.
+        let from_file = tmp.path().join(format!("{model}-file.safetensors"));
+        let run = Command::new(MER)
+            .args(["encode", "--model", folder.to_str().unwrap(), flag])
+            .args([
+                fixtures.join(file).to_str().unwrap(),
+                "--out",
+                from_file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        for (written, expected) in [
+            (&out, "last_hidden_state"),
+            (&from_file, "file_last_hidden_state"),
+        ] {
+            let got = f32_tensor(written, "last_hidden_state");
+            let want = f32_tensor(&reference, expected);
+            assert_eq!(got.len(), want.len(), "{model}");
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-4, "{model} {expected}: {worst}");
+        }
+    }
+    // A folder of the other modality is refused by name, exit 2.
+    let wrong = Command::new(MER)
+        .args([
+            "encode",
+            "--model",
+            fixtures.join("tiny-hubert").to_str().unwrap(),
+        ])
+        .args(["--video", fixtures.join("media/clip.mp4").to_str().unwrap()])
+        .args(["--out", tmp.path().join("x.safetensors").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("is not a video encoder"));
+}

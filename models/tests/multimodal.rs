@@ -135,3 +135,124 @@ fn a_broken_clip_stops_training_with_exit_2_naming_it() {
         stderr(&run)
     );
 }
+
+#[test]
+fn pretrained_audio_and_video_folders_train_frozen_and_with_lora() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_demo(&tmp.path().join("data"), 3);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = workspace.join("experiments/multimodal/pretrained-media.toml");
+    let folder = |name: &str| {
+        workspace
+            .join("tests/fixtures")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(MULTIMODAL);
+        command.args(["train", config.to_str().unwrap()]);
+        let settings = [
+            "training.epochs=1".to_owned(),
+            format!("data.root={:?}", data.display().to_string()),
+            format!(
+                "output.checkpoints={:?}",
+                tmp.path().join("out").display().to_string()
+            ),
+            format!(
+                "output.cache={:?}",
+                tmp.path().join("cache").display().to_string()
+            ),
+            format!("model.audio.pretrained={:?}", folder("tiny-data2vec-audio")),
+            format!("model.video.pretrained={:?}", folder("tiny-videomae")),
+        ];
+        for setting in settings
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
+            command.args(["--set", setting]);
+        }
+        command.output().unwrap()
+    };
+    let first = run(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let dir = stdout(&first)
+        .lines()
+        .find_map(|l| l.strip_prefix("checkpoint: ").map(PathBuf::from))
+        .expect("a checkpoint line");
+    assert!(dir.join("video.safetensors").exists());
+    exported_folders_compute_the_trained_encoders(&tmp.path().join("out"), &dir);
+    // The frozen data2vec-audio's features are cached: a second fusion reuses them.
+    let second = run(&["model.fusion.output=32", "model.head.input=32"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains(" 0 computed"),
+        "{}",
+        stdout(&second)
+    );
+}
+
+/// `mer export --merge-lora` of a trained checkpoint: its `audio-hf/` and `video-hf/` folders
+/// load back (by Hugging Face names) to encoders computing what the trained ones (with their
+/// LoRA adapters) compute.
+fn exported_folders_compute_the_trained_encoders(root: &Path, checkpoint: &Path) {
+    use burn::backend::NdArray;
+    use burn::tensor::{Distribution, Int, Tensor};
+    use mer_core::config::RawConfig;
+    use mer_core::run::RunConfig;
+    use mer_core::store::Store;
+    use models::MultimodalConfig;
+    type B = NdArray<f32>;
+
+    let store = Store::new(root.to_owned());
+    let dest = root.join("export");
+    models::export::export_merged(&store, checkpoint, &dest).unwrap();
+    let raw = RawConfig::load(&[&checkpoint.join("config.toml")], &[] as &[&str]).unwrap();
+    let run: RunConfig<MultimodalConfig> = raw.resolve().unwrap();
+    let device = Default::default();
+    let trained = store
+        .load(checkpoint, run.model.init::<B>(&device))
+        .unwrap();
+    assert!(
+        !mer_core::nn::lora::adapters(&trained.video).is_empty(),
+        "video has adapters"
+    );
+
+    let mut audio = run.model.audio.config.clone();
+    audio.pretrained = Some(
+        dest.join(models::export::AUDIO_HF_DIR)
+            .display()
+            .to_string(),
+    );
+    let (exported_audio, report) = audio.try_init::<B>(&device).unwrap();
+    // Only what the base model has and mer does not use (training-time masking) is left over.
+    assert_eq!(report.unwrap().unused, ["masked_spec_embed"]);
+    let waves = Tensor::<B, 2>::random([2, 4000], Distribution::Default, &device);
+    let mask = Tensor::<B, 2, Int>::ones([2, 4000], &device);
+    let diff: f32 = (trained.audio.forward(waves.clone(), mask.clone())
+        - exported_audio.forward(waves, mask))
+    .abs()
+    .max()
+    .into_scalar();
+    assert!(diff < 1e-4, "audio export (Δ {diff})");
+
+    let mut video = run.model.video.config.clone();
+    video.pretrained = Some(
+        dest.join(models::export::VIDEO_HF_DIR)
+            .display()
+            .to_string(),
+    );
+    let (exported_video, report) = video.try_init::<B>(&device).unwrap();
+    let report = report.unwrap();
+    assert!(
+        report.unused.is_empty() && report.initialised.is_empty(),
+        "{report:?}"
+    );
+    let pixels = Tensor::<B, 5>::random([2, 4, 3, 32, 32], Distribution::Default, &device);
+    let diff: f32 = (trained.video.forward(pixels.clone()) - exported_video.forward(pixels))
+        .abs()
+        .max()
+        .into_scalar();
+    assert!(diff < 1e-4, "video export with merged adapters (Δ {diff})");
+}

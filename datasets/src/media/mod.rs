@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 pub use audio::{AudioOptions, load_audio};
-pub use source::{ClipLoader, VideoOptions};
-pub use video::{Frames, frame_indices, sample_frames, videomae_pixels};
+pub use source::ClipLoader;
+pub use video::{Frames, frame_indices, sample_frames, video_pixels, videomae_pixels};
 
 /// Why a media file could not be decoded. Every variant names the file.
 #[derive(Debug, thiserror::Error)]

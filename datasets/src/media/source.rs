@@ -1,46 +1,40 @@
 //! The [`MediaSource`] training reads: each sample's files decoded as its encoders expect.
 
-use mer_core::encoders::audio::{AudioEncoderConfig, SAMPLE_RATE};
-use mer_core::encoders::video::VideoEncoderConfig;
+use mer_core::encoders::audio::AudioEncoderConfig;
+use mer_core::encoders::pretrained::PretrainedError;
+use mer_core::encoders::video::{VideoEncoderConfig, VideoInput};
 use mer_core::input::{Media, MediaLoadError, MediaNeeds, MediaSource, Sample, VideoClip};
 
-use super::{AudioOptions, MediaError, load_audio, sample_frames, videomae_pixels};
-
-/// How a network's video encoder reads a clip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VideoOptions {
-    /// Frames sampled per clip.
-    pub frames: usize,
-    /// Side of the square, preprocessed frames.
-    pub size: usize,
-}
+use super::{AudioOptions, MediaError, load_audio, sample_frames, video_pixels};
 
 /// Decodes audio and video files as a network's encoders are configured to read them.
 #[derive(Debug, Clone, Default)]
 pub struct ClipLoader {
     pub audio: Option<AudioOptions>,
-    pub video: Option<VideoOptions>,
+    pub video: Option<VideoInput>,
 }
 
 impl ClipLoader {
-    /// What an audio and a video encoder (either may be absent) read.
+    /// What an audio and a video encoder (either may be absent) read, as their configs (and
+    /// pretrained folders' preprocessor configs) say.
     pub fn for_encoders(
         audio: Option<&AudioEncoderConfig>,
         video: Option<&VideoEncoderConfig>,
-    ) -> Self {
-        ClipLoader {
-            audio: audio.map(|config| AudioOptions {
-                sample_rate: SAMPLE_RATE,
-                max_samples: Some(config.max_samples),
-                keep: config.keep,
-                min_samples: config.min_samples(),
-                normalize: true,
-            }),
-            video: video.map(|config| VideoOptions {
-                frames: config.frames,
-                size: config.image_size,
-            }),
-        }
+    ) -> Result<Self, PretrainedError> {
+        Ok(ClipLoader {
+            audio: audio
+                .map(|config| {
+                    config.input().map(|input| AudioOptions {
+                        sample_rate: input.sample_rate,
+                        max_samples: Some(config.max_samples),
+                        keep: config.keep,
+                        min_samples: config.min_samples(),
+                        normalize: input.normalize,
+                    })
+                })
+                .transpose()?,
+            video: video.map(VideoEncoderConfig::input).transpose()?,
+        })
     }
 
     fn audio(&self, sample: &Sample) -> Result<Vec<f32>, MediaLoadError> {
@@ -50,13 +44,13 @@ impl ClipLoader {
     }
 
     fn video(&self, sample: &Sample) -> Result<VideoClip, MediaLoadError> {
-        let options = self.video.ok_or_else(|| not_configured("video"))?;
+        let input = self.video.ok_or_else(|| not_configured("video"))?;
         let path = sample.video.as_deref().ok_or_else(|| missing("video"))?;
-        let frames = sample_frames(path, options.frames).map_err(load_error)?;
+        let frames = sample_frames(path, input.frames).map_err(load_error)?;
         Ok(VideoClip {
-            frames: options.frames,
-            size: options.size,
-            pixels: videomae_pixels(&frames, options.size),
+            frames: input.frames,
+            size: input.size,
+            pixels: video_pixels(&frames, &input),
         })
     }
 }

@@ -7,6 +7,7 @@ use ffmpeg_next::format::Pixel;
 use ffmpeg_next::media::Type;
 use ffmpeg_next::software::scaling::{context::Context as Scaler, flag::Flags};
 use ffmpeg_next::util::frame::video::Video;
+use mer_core::encoders::video::{IMAGENET_MEAN, IMAGENET_STD, Resize, VideoInput};
 
 use super::{MediaError, Opened, open_stream};
 
@@ -308,29 +309,58 @@ fn count_frames(path: &Path) -> Result<usize, MediaError> {
     Ok(count)
 }
 
-/// ImageNet's channel means and standard deviations (VideoMAE's image processor).
-pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
-
-/// VideoMAE preprocessing: shortest edge to `size` (bilinear with antialiasing, as PIL resizes),
-/// centre crop `size × size`, rescale by 1/255, normalise with ImageNet's mean and std →
-/// `[N, 3, size, size]`.
+/// VideoMAE's preprocessing with ImageNet's mean and std: shortest edge to `size`, centre crop
+/// `size × size`, rescale by 1/255 → `[N, 3, size, size]`.
 pub fn videomae_pixels(frames: &Frames, size: usize) -> Vec<f32> {
+    video_pixels(
+        frames,
+        &VideoInput {
+            frames: frames.count,
+            resize: Resize::ShortestEdge(size),
+            crop: Some((size, size)),
+            size,
+            rescale: 1.0 / 255.0,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+        },
+    )
+}
+
+/// A `VideoMAEImageProcessor` as `input` describes it: resize (bilinear with antialiasing, as
+/// PIL resizes), centre crop, rescale, normalise → `[N, 3, size, size]`.
+pub fn video_pixels(frames: &Frames, input: &VideoInput) -> Vec<f32> {
     let (w, h) = (frames.width, frames.height);
-    let (new_w, new_h) = if w <= h {
-        (size, (size as f64 * h as f64 / w as f64) as usize)
-    } else {
-        ((size as f64 * w as f64 / h as f64) as usize, size)
+    let (new_w, new_h) = match input.resize {
+        // transformers keeps the aspect ratio and truncates the longer side.
+        Resize::ShortestEdge(s) if w <= h => (s, (s as f64 * h as f64 / w as f64) as usize),
+        Resize::ShortestEdge(s) => ((s as f64 * w as f64 / h as f64) as usize, s),
+        Resize::Exact(height, width) => (width, height),
+        Resize::None => (w, h),
     };
-    let (left, top) = ((new_w - size) / 2, (new_h - size) / 2);
+    let (crop_h, crop_w) = input.crop.unwrap_or((new_h, new_w));
+    let (top, left) = (
+        new_h.saturating_sub(crop_h) / 2,
+        new_w.saturating_sub(crop_w) / 2,
+    );
+    let size = input.size;
     let mut out = Vec::with_capacity(frames.count * 3 * size * size);
     for i in 0..frames.count {
-        let resized = resize_bilinear(frames.frame(i), w, h, new_w, new_h);
+        let resized = if (new_w, new_h) == (w, h) {
+            frames.frame(i).to_vec()
+        } else {
+            resize_bilinear(frames.frame(i), w, h, new_w, new_h)
+        };
         for c in 0..3 {
             for y in top..top + size {
                 for x in left..left + size {
-                    let v = f32::from(resized[(y * new_w + x) * 3 + c]) / 255.0;
-                    out.push((v - IMAGENET_MEAN[c]) / IMAGENET_STD[c]);
+                    // A crop larger than the frame is padded with zeros, as transformers pads.
+                    let byte = if y < new_h && x < new_w {
+                        resized[(y * new_w + x) * 3 + c]
+                    } else {
+                        0
+                    };
+                    let v = f32::from(byte) * input.rescale;
+                    out.push((v - input.mean[c]) / input.std[c]);
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! (trainable, frozen with cached outputs, LoRA) and how its outputs are keyed in the cache.
 
 pub mod audio;
+pub mod pretrained;
 pub mod slot;
 pub mod text;
 pub mod video;

@@ -19,6 +19,8 @@ pub struct Conv1dConfig {
     pub padding: usize,
     /// `input` and `output` are split into this many groups, each convolved on its own.
     pub groups: usize,
+    /// Whether outputs get a bias (wav2vec 2.0 base's feature encoder has none).
+    pub bias: bool,
 }
 
 impl Conv1dConfig {
@@ -30,6 +32,7 @@ impl Conv1dConfig {
             stride: 1,
             padding: 0,
             groups: 1,
+            bias: true,
         }
     }
 
@@ -43,6 +46,10 @@ impl Conv1dConfig {
 
     pub fn with_groups(self, groups: usize) -> Self {
         Conv1dConfig { groups, ..self }
+    }
+
+    pub fn with_bias(self, bias: bool) -> Self {
+        Conv1dConfig { bias, ..self }
     }
 
     /// Weights drawn as PyTorch's `Conv1d` draws them: U(±1/√fan_in), fan_in = in/groups × kernel.
@@ -60,7 +67,9 @@ impl Conv1dConfig {
                 uniform,
                 device,
             )),
-            bias: Param::from_tensor(Tensor::random([self.output], uniform, device)),
+            bias: self
+                .bias
+                .then(|| Param::from_tensor(Tensor::random([self.output], uniform, device))),
             kernel: self.kernel,
             stride: self.stride,
             padding: self.padding,
@@ -74,7 +83,7 @@ impl Conv1dConfig {
 #[derive(Module, Debug)]
 pub struct Conv1d<B: Backend> {
     pub weight: Param<Tensor<B, 3>>,
-    pub bias: Param<Tensor<B, 1>>,
+    pub bias: Option<Param<Tensor<B, 1>>>,
     #[module(skip)]
     kernel: usize,
     #[module(skip)]
@@ -129,7 +138,10 @@ impl<B: Backend> Conv1d<B> {
             .matmul(self.weight.val())
             .swap_dims(0, 1)
             .reshape([n, t, groups * out_per_group]);
-        grouped + self.bias.val().reshape([1, 1, groups * out_per_group])
+        match &self.bias {
+            Some(bias) => grouped + bias.val().reshape([1, 1, groups * out_per_group]),
+            None => grouped,
+        }
     }
 }
 
@@ -150,7 +162,10 @@ mod tests {
         config: &Conv1dConfig,
     ) -> Vec<f32> {
         let weight: Vec<f32> = conv.weight.val().into_data().into_vec().unwrap();
-        let bias: Vec<f32> = conv.bias.val().into_data().into_vec().unwrap();
+        let bias: Vec<f32> = match &conv.bias {
+            Some(bias) => bias.val().into_data().into_vec().unwrap(),
+            None => vec![0.0; config.output],
+        };
         let (k, g) = (config.kernel, config.groups);
         let (cg, og) = (c / g, config.output / g);
         let t_len = conv.output_length(l);
@@ -189,6 +204,8 @@ mod tests {
             Conv1dConfig::new(3, 4, 3).with_stride(2),
             // the grouped, padded position embedding
             Conv1dConfig::new(4, 4, 4).with_padding(2).with_groups(2),
+            // no bias, as wav2vec 2.0 base's feature encoder
+            Conv1dConfig::new(3, 4, 3).with_stride(2).with_bias(false),
         ];
         for config in cases {
             let conv = config.init::<B>(&device);

@@ -7,6 +7,7 @@ pub mod attention;
 pub mod conv;
 pub mod fusion;
 pub mod head;
+pub mod hf_names;
 pub mod linear;
 pub mod lora;
 pub mod loss;

@@ -1,6 +1,7 @@
-//! The post-norm transformer layer stack of BERT and RoBERTa (`BertEncoder` in transformers),
-//! which the text, audio and video encoders all build on. Field names are Hugging Face's, so
-//! checkpoints map onto them one to one.
+//! The transformer layer stack of BERT and RoBERTa (`BertEncoder` in transformers), which the
+//! text, audio and video encoders all build on: post-norm as BERT, wav2vec 2.0 base and
+//! data2vec-audio, or pre-norm as VideoMAE and wav2vec 2.0 large (`LayerShape::norm_first`).
+//! Field names are BERT's; other models' names map onto them in their encoder's table.
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
@@ -20,6 +21,10 @@ pub struct TransformerLayer<B: Backend> {
     pub attention: Attention<B>,
     pub intermediate: Intermediate<B>,
     pub output: Output<B>,
+    /// Pre-norm: `attention.output.layer_norm` normalises the attention's input and
+    /// `output.layer_norm` the feed-forward's (VideoMAE's `layernorm_before` / `_after`).
+    #[module(skip)]
+    norm_first: bool,
 }
 
 #[derive(Module, Debug)]
@@ -52,7 +57,7 @@ pub struct Output<B: Backend> {
     dropout: Dropout,
 }
 
-/// The shape of one post-norm transformer layer.
+/// The shape of one transformer layer.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerShape {
     pub hidden: usize,
@@ -60,6 +65,8 @@ pub struct LayerShape {
     pub intermediate: usize,
     pub layer_norm_eps: f64,
     pub dropout: f64,
+    /// Layer norms before attention and feed-forward (pre-norm) instead of after the residuals.
+    pub norm_first: bool,
 }
 
 /// The weights of `layers` transformer layers `hidden` wide with a feed-forward block
@@ -115,6 +122,7 @@ fn init_layer<B: Backend>(shape: LayerShape, device: &B::Device) -> TransformerL
             layer_norm: norm(),
             dropout: dropout(),
         },
+        norm_first: shape.norm_first,
     }
 }
 
@@ -148,10 +156,31 @@ impl<B: Backend> Transformer<B> {
 impl<B: Backend> TransformerLayer<B> {
     /// [N, T, H] → [N, T, H]; `bias` [N, heads, T, T] is added to the attention scores.
     pub fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
+        if self.norm_first {
+            return self.forward_norm_first(x, bias);
+        }
         let context = self.attention.self_attn.forward(x.clone(), bias);
         let attended = self.attention.output.forward(context, x);
         let inner = gelu(self.intermediate.dense.forward(attended.clone()));
         self.output.forward(inner, attended)
+    }
+}
+
+impl<B: Backend> TransformerLayer<B> {
+    /// `x + attention(norm(x))`, then `x + feed_forward(norm(x))`.
+    fn forward_norm_first(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
+        let (attention, output) = (&self.attention.output, &self.output);
+        let context = self
+            .attention
+            .self_attn
+            .forward(attention.layer_norm.forward(x.clone()), bias);
+        let x = x + attention.dropout.forward(attention.dense.forward(context));
+        let inner = gelu(
+            self.intermediate
+                .dense
+                .forward(output.layer_norm.forward(x.clone())),
+        );
+        x + output.dropout.forward(output.dense.forward(inner))
     }
 }
 

@@ -26,15 +26,30 @@ enum Command {
     Network(RunCommand),
     /// Run an experiment file's sweep: the missing cells in dependency order, here or on Slurm.
     Run(models::experiment::RunArgs),
-    /// Run a Hugging Face text encoder over texts and write `last_hidden_state` and
-    /// `attention_mask`, as transformers' AutoModel returns them for a padded batch.
+    /// Run a Hugging Face encoder over texts, recordings or clips (or given model inputs) and
+    /// write its inputs and `last_hidden_state` under transformers' names, as its AutoModel
+    /// returns them for a padded batch.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["texts", "audio", "video", "inputs"])))]
     Encode {
-        /// The model folder (config.json, model.safetensors, tokenizer.json).
+        /// The model folder (config.json, model.safetensors, and tokenizer.json or
+        /// preprocessor_config.json).
         #[arg(long)]
         model: PathBuf,
         /// A text to encode; repeat for a batch.
-        #[arg(long = "text", required = true)]
+        #[arg(long = "text")]
         texts: Vec<String>,
+        /// Audio files for a wav2vec2 / data2vec-audio / hubert folder (writes `input_values`,
+        /// `attention_mask`, `last_hidden_state`).
+        #[arg(long, num_args = 1..)]
+        audio: Vec<PathBuf>,
+        /// Video files for a videomae / timesformer folder (writes `pixel_values`,
+        /// `last_hidden_state`).
+        #[arg(long, num_args = 1..)]
+        video: Vec<PathBuf>,
+        /// Run the model on the `input_values` (+ `attention_mask`) or `pixel_values` of this
+        /// safetensors file instead of files: the model-only check.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
         /// The safetensors file to write.
         #[arg(long)]
         out: PathBuf,
@@ -192,7 +207,32 @@ fn main() -> ExitCode {
     cli::main(|| match Cli::parse().command {
         Command::Network(command) => commands::run(command, None, None),
         Command::Run(args) => models::experiment::run(&args),
-        Command::Encode { model, texts, out } => {
+        Command::Encode {
+            model,
+            texts,
+            audio,
+            video,
+            inputs,
+            out,
+        } if texts.is_empty() => {
+            use models::encode_media::{self, MediaInputs};
+            let what = match (inputs, audio.is_empty()) {
+                (Some(path), _) => MediaInputs::Given(path),
+                (None, false) => MediaInputs::Audio(audio),
+                (None, true) => MediaInputs::Video(video),
+            };
+            let tensors = encode_media::encode(&model, &what)?;
+            encode_media::write(&out, &tensors)?;
+            let listed: Vec<String> = tensors
+                .iter()
+                .map(|t| format!("{} {:?}", t.name, t.shape))
+                .collect();
+            println!("wrote {} to {}", listed.join(", "), out.display());
+            Ok(())
+        }
+        Command::Encode {
+            model, texts, out, ..
+        } => {
             let encoded = models::encode::encode(&model, &texts)?;
             encoded.write(&out)?;
             let n = encoded.batch.ids.len();

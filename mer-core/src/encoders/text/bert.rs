@@ -107,6 +107,7 @@ impl BertShape {
             intermediate: self.intermediate,
             layer_norm_eps: self.layer_norm_eps,
             dropout,
+            norm_first: false,
         };
         Bert {
             embeddings: Embeddings {

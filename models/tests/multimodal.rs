@@ -136,10 +136,9 @@ fn a_broken_clip_stops_training_with_exit_2_naming_it() {
     );
 }
 
-#[test]
-fn pretrained_audio_and_video_folders_train_frozen_and_with_lora() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = small_demo(&tmp.path().join("data"), 3);
+/// Trains `experiments/multimodal/pretrained-media.toml` for an epoch with `audio` as the audio
+/// folder, under `root/out` with its cache in `root/cache`.
+fn train_pretrained(root: &Path, data: &Path, audio: &str, extra: &[&str]) -> Output {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let config = workspace.join("experiments/multimodal/pretrained-media.toml");
     let folder = |name: &str| {
@@ -149,48 +148,71 @@ fn pretrained_audio_and_video_folders_train_frozen_and_with_lora() {
             .display()
             .to_string()
     };
-    let run = |extra: &[&str]| {
-        let mut command = Command::new(MULTIMODAL);
-        command.args(["train", config.to_str().unwrap()]);
-        let settings = [
-            "training.epochs=1".to_owned(),
-            format!("data.root={:?}", data.display().to_string()),
-            format!(
-                "output.checkpoints={:?}",
-                tmp.path().join("out").display().to_string()
-            ),
-            format!(
-                "output.cache={:?}",
-                tmp.path().join("cache").display().to_string()
-            ),
-            format!("model.audio.pretrained={:?}", folder("tiny-data2vec-audio")),
-            format!("model.video.pretrained={:?}", folder("tiny-videomae")),
-        ];
-        for setting in settings
-            .iter()
-            .map(String::as_str)
-            .chain(extra.iter().copied())
-        {
-            command.args(["--set", setting]);
-        }
-        command.output().unwrap()
-    };
-    let first = run(&[]);
-    assert!(first.status.success(), "{}", stderr(&first));
-    let dir = stdout(&first)
+    let mut command = Command::new(MULTIMODAL);
+    command.args(["train", config.to_str().unwrap()]);
+    let settings = [
+        "training.epochs=1".to_owned(),
+        format!("data.root={:?}", data.display().to_string()),
+        format!(
+            "output.checkpoints={:?}",
+            root.join("out").display().to_string()
+        ),
+        format!(
+            "output.cache={:?}",
+            root.join("cache").display().to_string()
+        ),
+        format!("model.audio.pretrained={:?}", folder(audio)),
+        format!("model.video.pretrained={:?}", folder("tiny-videomae")),
+    ];
+    for setting in settings
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+    {
+        command.args(["--set", setting]);
+    }
+    command.output().unwrap()
+}
+
+fn checkpoint_of(run: &Output) -> PathBuf {
+    stdout(run)
         .lines()
         .find_map(|l| l.strip_prefix("checkpoint: ").map(PathBuf::from))
-        .expect("a checkpoint line");
+        .expect("a checkpoint line")
+}
+
+#[test]
+fn pretrained_audio_and_video_folders_train_frozen_and_with_lora() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_demo(&tmp.path().join("data"), 3);
+    let first = train_pretrained(tmp.path(), &data, "tiny-data2vec-audio", &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let dir = checkpoint_of(&first);
     assert!(dir.join("video.safetensors").exists());
     exported_folders_compute_the_trained_encoders(&tmp.path().join("out"), &dir);
     // The frozen data2vec-audio's features are cached: a second fusion reuses them.
-    let second = run(&["model.fusion.output=32", "model.head.input=32"]);
+    let again = ["model.fusion.output=32", "model.head.input=32"];
+    let second = train_pretrained(tmp.path(), &data, "tiny-data2vec-audio", &again);
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
         stdout(&second).contains(" 0 computed"),
         "{}",
         stdout(&second)
     );
+}
+
+#[test]
+fn a_weight_normed_wav2vec2_with_lora_exports_its_merged_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_demo(&tmp.path().join("data"), 2);
+    let run = train_pretrained(
+        tmp.path(),
+        &data,
+        "tiny-wav2vec2",
+        &[r#"model.audio.mode="lora""#],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    exported_folders_compute_the_trained_encoders(&tmp.path().join("out"), &checkpoint_of(&run));
 }
 
 /// `mer export --merge-lora` of a trained checkpoint: its `audio-hf/` and `video-hf/` folders

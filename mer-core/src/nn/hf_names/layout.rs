@@ -115,10 +115,19 @@ pub(super) fn from_mer(
             let [groups, rows, out_g] = dims[..] else {
                 unreachable!("a Conv1d weight has three dimensions")
             };
-            let shape = hf_shapes
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| vec![groups * out_g, rows, 1]);
+            // The kernel width is not in mer's flattened layout: the source checkpoint says it,
+            // under the plain name or a weight norm's `v` half.
+            let stem = name.strip_suffix(".weight").unwrap_or(name);
+            let shape = [
+                name.to_owned(),
+                format!("{stem}.parametrizations.weight.original1"),
+                format!("{stem}.weight_v"),
+            ]
+            .iter()
+            .find_map(|n| hf_shapes.get(n))
+            .filter(|s| s.len() == 3 && s[1] * s[2] == rows)
+            .cloned()
+            .unwrap_or_else(|| vec![groups * out_g, rows, 1]);
             let (in_g, k) = (shape[1], shape[2]);
             let mut hf = vec![0f32; values.len()];
             for g in 0..groups {
@@ -188,7 +197,11 @@ mod tests {
                 .sqrt();
             assert!((norm - g).abs() < 1e-5);
         }
-        let shapes = BTreeMap::from([("c.weight".to_owned(), shape.clone())]);
+        // As a checkpoint names it: only the weight norm's halves.
+        let shapes = BTreeMap::from([(
+            "c.parametrizations.weight.original1".to_owned(),
+            shape.clone(),
+        )]);
         let mer = to_mer(w.clone(), &shape, Layout::Conv1d, &[1, 6, 2]).unwrap();
         let parts = from_mer(
             "c.weight",
@@ -196,6 +209,10 @@ mod tests {
             &[1, 6, 2],
             Layout::WeightNormConv1d,
             &shapes,
+        );
+        assert_eq!(
+            parts[1].1, shape,
+            "v keeps the checkpoint's [out, in/groups, kernel]"
         );
         let (g2, v2) = (&parts[0].2, &parts[1].2);
         let (again, _) = fold_weight_norm(g2, &parts[0].1, v2.clone(), &parts[1].1).unwrap();

@@ -55,18 +55,28 @@ pub fn model_type(dir: &Path) -> Result<String, PretrainedError> {
 }
 
 /// Checks a shape read from `config.json` as one written in a config is checked, naming the
-/// problem by `config.json`'s key (`rename` maps mer's key names to the file's).
-pub fn check_shape<S: ConfigValue>(
-    dir: &Path,
-    shape: &S,
-    rename: impl Fn(&str) -> &str,
-) -> Result<(), PretrainedError> {
+/// problem by `config.json`'s key.
+pub fn check_shape<S: ConfigValue>(dir: &Path, shape: &S) -> Result<(), PretrainedError> {
     ConfigValue::check(shape).map_err(|problem: Problem| {
         PretrainedError::unsupported(
             &dir.join("config.json"),
-            format!("{}: {}", rename(&problem.key), problem.message),
+            format!("{}: {}", config_json_key(&problem.key), problem.message),
         )
     })
+}
+
+/// `config.json`'s name for a key of mer's text, audio and video shapes.
+pub fn config_json_key(key: &str) -> &str {
+    match key {
+        "hidden" => "hidden_size",
+        "layers" => "num_hidden_layers",
+        "heads" => "num_attention_heads",
+        "intermediate" => "intermediate_size",
+        "max_positions" => "max_position_embeddings",
+        "pos_conv_groups" => "num_conv_pos_embedding_groups",
+        "pos_conv_kernel" => "num_conv_pos_embeddings",
+        other => other,
+    }
 }
 
 /// Refuses `value` of `key` unless it is one of `supported`.
@@ -98,9 +108,26 @@ pub fn load_weights<B: Backend, M: Module<B>>(
     Ok(hf_names::load(module, &checkpoint, table)?)
 }
 
+/// What decides an encoder's weights, for its feature identity: the pretrained folder's files,
+/// or a random encoder's weight digest and shape.
+pub fn weights_identity<B: Backend, M: Module<B>>(
+    pretrained: Option<&str>,
+    module: &M,
+    shape: &impl serde::Serialize,
+    cache: &FeatureCache,
+) -> Result<serde_json::Value, CacheError> {
+    Ok(match pretrained {
+        Some(dir) => folder_identity(Path::new(dir), cache)?,
+        None => serde_json::json!({
+            "weights": crate::encoders::random_weights_digest(module)?,
+            "shape": serde_json::to_value(shape).expect("shape serialises"),
+        }),
+    })
+}
+
 /// The digests of what decides a pretrained encoder's output: its weights, `config.json` and
 /// `preprocessor_config.json` (when there is one).
-pub fn folder_identity(dir: &Path, cache: &FeatureCache) -> Result<serde_json::Value, CacheError> {
+fn folder_identity(dir: &Path, cache: &FeatureCache) -> Result<serde_json::Value, CacheError> {
     let digest = |file: &str| -> Result<Option<String>, CacheError> {
         let path = dir.join(file);
         if file == "preprocessor_config.json" && !path.exists() {
@@ -126,14 +153,15 @@ pub fn write_folder<B: Backend, M: Module<B>>(
 ) -> Result<(), PretrainedError> {
     let checkpoint = Checkpoint::read(&source.join("model.safetensors"))?;
     // The shapes the source gives each (unprefixed) name: flattened layouts need them back.
+    let names = checkpoint.names();
     let mut shapes = std::collections::BTreeMap::new();
-    for name in checkpoint.names()? {
-        let shape = checkpoint.shape(&name)?;
+    for name in &names {
+        let shape = checkpoint.shape(name)?;
         let base = table
             .prefixes
             .iter()
             .find_map(|p| name.strip_prefix(p))
-            .unwrap_or(&name);
+            .unwrap_or(name);
         shapes.insert(base.to_owned(), shape);
     }
     let mut tensors = hf_names::export(module, table, &shapes)
@@ -141,7 +169,6 @@ pub fn write_folder<B: Backend, M: Module<B>>(
     // The base model's tensors mer does not use (wav2vec 2.0's `masked_spec_embed`, for
     // training-time masking) are carried over, so `from_pretrained` initialises nothing afresh;
     // a head outside the base model's prefix (an LM head) is not.
-    let names = checkpoint.names()?;
     let prefixed = names
         .iter()
         .any(|n| table.prefixes.iter().any(|p| n.starts_with(p)));

@@ -126,21 +126,8 @@ pub fn read_shape(dir: &Path) -> Result<AudioShape, PretrainedError> {
         stable_layer_norm: config.do_stable_layer_norm && kind != AudioKind::Data2vecAudio,
         layer_norm_eps: config.layer_norm_eps,
     };
-    pretrained::check_shape(dir, &shape, hf_key)?;
+    pretrained::check_shape(dir, &shape)?;
     Ok(shape)
-}
-
-/// `config.json`'s name for a key of [`AudioShape`].
-fn hf_key(key: &str) -> &str {
-    match key {
-        "hidden" => "hidden_size",
-        "layers" => "num_hidden_layers",
-        "heads" => "num_attention_heads",
-        "intermediate" => "intermediate_size",
-        "pos_conv_groups" => "num_conv_pos_embedding_groups",
-        "pos_conv_kernel" => "num_conv_pos_embeddings",
-        other => other,
-    }
 }
 
 #[rustfmt::skip]

@@ -23,7 +23,7 @@ use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::Problem;
 use crate::config::wiring::Wiring;
 use crate::encoders::pretrained::{self, PretrainedError};
-use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
+use crate::encoders::{CacheableEncoder, Encode, media_key};
 use crate::input::{Batch, Sample};
 use crate::nn::hf_names::LoadReport;
 
@@ -200,13 +200,8 @@ impl CacheableEncoder for AudioEncoderConfig {
         module: &M,
         cache: &FeatureCache,
     ) -> Result<FeatureIdentity, CacheError> {
-        let weights = match &self.pretrained {
-            Some(dir) => pretrained::folder_identity(Path::new(dir), cache)?,
-            None => serde_json::json!({
-                "weights": random_weights_digest(module)?,
-                "shape": serde_json::to_value(&self.shape).expect("shape serialises"),
-            }),
-        };
+        let weights =
+            pretrained::weights_identity(self.pretrained.as_deref(), module, &self.shape, cache)?;
         let input = self
             .input()
             .map_err(|e| CacheError::Compute(e.to_string()))?;

@@ -94,21 +94,13 @@ pub fn read_shape(dir: &Path) -> Result<BertShape, TextError> {
     // anything of that shape is allocated.
     ConfigValue::check(&shape).map_err(|problem| TextError::Unsupported {
         path,
-        message: format!("{}: {}", hf_key(&problem.key), problem.message),
+        message: format!(
+            "{}: {}",
+            crate::encoders::pretrained::config_json_key(&problem.key),
+            problem.message
+        ),
     })?;
     Ok(shape)
-}
-
-/// `config.json`'s name for a key of [`BertShape`].
-fn hf_key(key: &str) -> &str {
-    match key {
-        "hidden" => "hidden_size",
-        "layers" => "num_hidden_layers",
-        "heads" => "num_attention_heads",
-        "intermediate" => "intermediate_size",
-        "max_positions" => "max_position_embeddings",
-        other => other,
-    }
 }
 
 /// What loading a checkpoint into the network did.

@@ -103,7 +103,7 @@ pub fn read_model(dir: &Path) -> Result<VideoModel, PretrainedError> {
             VideoKind::Timesformer => 1e-6,
         }),
     };
-    pretrained::check_shape(dir, &shape, hf_key)?;
+    pretrained::check_shape(dir, &shape)?;
     let model = VideoModel {
         frames: config.num_frames,
         image_size: config.image_size,
@@ -123,17 +123,6 @@ pub fn read_model(dir: &Path) -> Result<VideoModel, PretrainedError> {
         ));
     }
     Ok(model)
-}
-
-/// `config.json`'s name for a key of [`VideoShape`].
-fn hf_key(key: &str) -> &str {
-    match key {
-        "hidden" => "hidden_size",
-        "layers" => "num_hidden_layers",
-        "heads" => "num_attention_heads",
-        "intermediate" => "intermediate_size",
-        other => other,
-    }
 }
 
 #[rustfmt::skip]

@@ -24,7 +24,7 @@ use crate::cache::{CacheError, FeatureCache, FeatureIdentity, Key};
 use crate::config::schema::Problem;
 use crate::config::wiring::Wiring;
 use crate::encoders::pretrained::{self, PretrainedError};
-use crate::encoders::{CacheableEncoder, Encode, media_key, random_weights_digest};
+use crate::encoders::{CacheableEncoder, Encode, media_key};
 use crate::input::{Batch, Sample};
 use crate::nn::hf_names::LoadReport;
 
@@ -285,8 +285,11 @@ impl VideoEncoderConfig {
         })?;
         let shape = &model.shape;
         let encoder = VideoEncoder {
-            videomae: (shape.kind == VideoKind::Videomae)
-                .then(|| VideoMae::init(shape, self.dropout, device)),
+            videomae: (shape.kind == VideoKind::Videomae).then(|| {
+                let tokens = model.frames / shape.tubelet_size
+                    * (model.image_size / shape.patch_size).pow(2);
+                VideoMae::init(shape, tokens, self.dropout, device)
+            }),
             timesformer: (shape.kind == VideoKind::Timesformer).then(|| {
                 Timesformer::init(shape, model.frames, model.image_size, self.dropout, device)
             }),
@@ -355,13 +358,8 @@ impl CacheableEncoder for VideoEncoderConfig {
         module: &M,
         cache: &FeatureCache,
     ) -> Result<FeatureIdentity, CacheError> {
-        let weights = match &self.pretrained {
-            Some(dir) => pretrained::folder_identity(Path::new(dir), cache)?,
-            None => serde_json::json!({
-                "weights": random_weights_digest(module)?,
-                "shape": serde_json::to_value(&self.shape).expect("shape serialises"),
-            }),
-        };
+        let weights =
+            pretrained::weights_identity(self.pretrained.as_deref(), module, &self.shape, cache)?;
         let input = self
             .input()
             .map_err(|e| CacheError::Compute(e.to_string()))?;

@@ -29,10 +29,15 @@ pub struct VideoMae<B: Backend> {
     patch_size: usize,
     #[module(skip)]
     tubelet_size: usize,
+    /// The fixed position table [tokens × hidden] for the configured clip, computed once
+    /// (1.2M `powf` for the base model's 1568 tokens).
+    #[module(skip)]
+    positions: std::sync::Arc<Vec<f32>>,
 }
 
 impl<B: Backend> VideoMae<B> {
-    pub fn init(shape: &VideoShape, dropout: f64, device: &B::Device) -> Self {
+    /// A randomly initialised VideoMAE for clips of `tokens` tubelet patches.
+    pub fn init(shape: &VideoShape, tokens: usize, dropout: f64, device: &B::Device) -> Self {
         let patch = 3 * shape.tubelet_size * shape.patch_size * shape.patch_size;
         let mut encoder = Transformer::init(
             LayerShape {
@@ -69,6 +74,7 @@ impl<B: Backend> VideoMae<B> {
             dropout: DropoutConfig::new(dropout).init(),
             patch_size: shape.patch_size,
             tubelet_size: shape.tubelet_size,
+            positions: std::sync::Arc::new(sinusoid_table(tokens, shape.hidden)),
         }
     }
 
@@ -78,10 +84,13 @@ impl<B: Backend> VideoMae<B> {
         let patches = patches(pixels, self.tubelet_size, self.patch_size);
         let x = self.patch_embeddings.forward(patches);
         let [_, tokens, hidden] = x.dims();
-        let positions = Tensor::<B, 2>::from_data(
-            TensorData::new(sinusoid_table(tokens, hidden), [tokens, hidden]),
-            &x.device(),
-        );
+        let table = if self.positions.len() == tokens * hidden {
+            self.positions.to_vec()
+        } else {
+            sinusoid_table(tokens, hidden)
+        };
+        let positions =
+            Tensor::<B, 2>::from_data(TensorData::new(table, [tokens, hidden]), &x.device());
         let x = self.dropout.forward(x + positions.unsqueeze_dim::<3>(0));
         let mask = Tensor::<B, 2>::ones([n, tokens], &x.device());
         let states = self.encoder.forward(x, mask);

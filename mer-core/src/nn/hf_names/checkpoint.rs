@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::{Dtype, SafeTensors};
 
 use super::table::NamesError;
@@ -9,10 +10,13 @@ use super::table::NamesError;
 /// A tensor's f32 values and its shape.
 pub type Values = (Vec<f32>, Vec<usize>);
 
-/// A `model.safetensors` read whole, with its names as written.
+/// A `model.safetensors` read whole, its header parsed once, with its names as written.
 pub struct Checkpoint {
     path: PathBuf,
     bytes: Vec<u8>,
+    /// Where the tensor data starts: after the 8-byte length and the header.
+    data_start: usize,
+    metadata: Metadata,
 }
 
 impl Checkpoint {
@@ -21,12 +25,29 @@ impl Checkpoint {
             path: path.to_owned(),
             error,
         })?;
-        let checkpoint = Checkpoint {
+        let bad = |message: String| NamesError::Weights {
+            path: path.to_owned(),
+            message,
+        };
+        let (header, metadata) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+        let data_start = 8 + header;
+        if let Some((name, info)) = metadata
+            .tensors()
+            .into_iter()
+            .find(|(_, info)| data_start + info.data_offsets.1 > bytes.len())
+        {
+            return Err(bad(format!(
+                "{name}: {:?} lies past the end of the file",
+                info.data_offsets
+            )));
+        }
+        Ok(Checkpoint {
             path: path.to_owned(),
             bytes,
-        };
-        checkpoint.tensors()?;
-        Ok(checkpoint)
+            data_start,
+            metadata,
+        })
     }
 
     pub(super) fn bad(&self, message: String) -> NamesError {
@@ -36,40 +57,32 @@ impl Checkpoint {
         }
     }
 
-    fn tensors(&self) -> Result<SafeTensors<'_>, NamesError> {
-        SafeTensors::deserialize(&self.bytes)
-            .map_err(|e| self.bad(format!("not a safetensors file: {e}")))
+    /// Every tensor name in the file.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.metadata.tensors().into_keys().collect();
+        names.sort();
+        names
     }
 
-    /// Every tensor name in the file.
-    pub fn names(&self) -> Result<Vec<String>, NamesError> {
-        let mut names: Vec<String> = self
-            .tensors()?
-            .names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        Ok(names)
+    fn info(&self, name: &str) -> Result<&TensorInfo, NamesError> {
+        self.metadata
+            .info(name)
+            .ok_or_else(|| self.bad(format!("no tensor {name}")))
     }
 
     /// Tensor `name`'s shape.
     pub fn shape(&self, name: &str) -> Result<Vec<usize>, NamesError> {
-        let tensors = self.tensors()?;
-        let view = tensors
-            .tensor(name)
-            .map_err(|e| self.bad(format!("{name}: {e}")))?;
-        Ok(view.shape().to_vec())
+        Ok(self.info(name)?.shape.clone())
     }
 
     /// Tensor `name` as f32 values and its shape.
     pub fn get(&self, name: &str) -> Result<Option<Values>, NamesError> {
-        let tensors = self.tensors()?;
-        let Ok(view) = tensors.tensor(name) else {
+        let Some(info) = self.metadata.info(name) else {
             return Ok(None);
         };
-        let data = view.data();
-        let values: Vec<f32> = match view.dtype() {
+        let (start, end) = info.data_offsets;
+        let data = &self.bytes[self.data_start + start..self.data_start + end];
+        let values: Vec<f32> = match info.dtype {
             Dtype::F32 => data
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -84,6 +97,6 @@ impl Checkpoint {
                 .collect(),
             other => return Err(self.bad(format!("{name}: {other:?} tensors are not weights"))),
         };
-        Ok(Some((values, view.shape().to_vec())))
+        Ok(Some((values, info.shape.clone())))
     }
 }

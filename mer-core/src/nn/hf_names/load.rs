@@ -18,7 +18,7 @@ pub fn load<B: Backend, M: Module<B>>(
     checkpoint: &Checkpoint,
     table: &Table,
 ) -> Result<(M, LoadReport), NamesError> {
-    let names = checkpoint.names()?;
+    let names = checkpoint.names();
     let mut loader = Loader {
         checkpoint,
         table,

@@ -131,11 +131,11 @@ impl<B: Backend> Conv1d<B> {
             Tensor::stack::<4>(taps, 2).reshape([n, t, k * c])
         };
         let [groups, fan_in, out_per_group] = self.weight.dims();
-        let grouped = windows
+        let rows = windows
             .reshape([n * t, k, groups, c / groups])
             .permute([2, 0, 1, 3])
-            .reshape([groups, n * t, fan_in])
-            .matmul(self.weight.val())
+            .reshape([groups, n * t, fan_in]);
+        let grouped = mer_kernels::matmul(rows, self.weight.val())
             .swap_dims(0, 1)
             .reshape([n, t, groups * out_per_group]);
         match &self.bias {

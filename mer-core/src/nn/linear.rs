@@ -110,17 +110,12 @@ impl<B: Backend> Linear<B> {
         let (input, rows) = (dims[D - 1], dims[..D - 1].iter().product::<usize>());
         // One large product instead of one per leading index: far faster on the CPU backend.
         let flat: Tensor<B, 2> = x.reshape([rows, input]);
-        let mut y = flat.clone().matmul(self.weight.val());
-        if let Some(bias) = &self.bias {
-            // Same shapes take the CPU backend's SIMD path; a broadcast add takes a slow one.
-            y = y + bias.val().unsqueeze_dim::<2>(0).repeat_dim(0, rows);
-        }
+        let bias = self.bias.as_ref().map(|b| b.val());
+        let mut y = mer_kernels::linear(flat.clone(), self.weight.val(), bias);
         if let Some((scale, dropout)) = self.lora.settings() {
             let x = Dropout { prob: dropout }.forward(flat);
-            y = y + x
-                .matmul(self.lora.a.val())
-                .matmul(self.lora.b.val())
-                .mul_scalar(scale);
+            let down = mer_kernels::linear(x, self.lora.a.val(), None);
+            y = y + mer_kernels::linear(down, self.lora.b.val(), None).mul_scalar(scale);
         }
         let mut out = dims;
         out[D - 1] = y.dims()[1];

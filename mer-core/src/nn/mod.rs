@@ -11,6 +11,7 @@ pub mod hf_names;
 pub mod linear;
 pub mod lora;
 pub mod loss;
+pub mod norm;
 pub mod projector;
 pub mod router;
 pub mod transformer;
@@ -24,5 +25,6 @@ pub use fusion::{
 };
 pub use head::{ClassifierHead, ClassifierHeadConfig, MoeHead, MoeHeadConfig};
 pub use linear::{Linear, LinearConfig, Lora};
+pub use norm::{LayerNorm, LayerNormConfig};
 pub use projector::{Projector, ProjectorConfig};
 pub use router::{NoiseRouter, NoiseRouterConfig};

@@ -4,12 +4,13 @@
 //! Field names are BERT's; other models' names map onto them in their encoder's table.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 
 use super::linear::{Linear, LinearConfig};
+use super::norm::{LayerNorm, LayerNormConfig};
+use mer_kernels::{gelu, matmul, softmax};
 
 #[derive(Module, Debug)]
 pub struct Transformer<B: Backend> {
@@ -193,9 +194,10 @@ impl<B: Backend> SelfAttention<B> {
         let q = split(self.query.forward(x.clone()));
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x));
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt()) + bias;
-        let probs = self.dropout.forward(softmax(scores, 3));
-        probs.matmul(v).swap_dims(1, 2).reshape([n, t, hidden])
+        // Heads and the keys' transpose are read through strides, not copied (mer_kernels).
+        let scores = matmul(q.div_scalar((d as f64).sqrt()), k.swap_dims(2, 3)) + bias;
+        let probs = self.dropout.forward(softmax(scores));
+        matmul(probs, v).swap_dims(1, 2).reshape([n, t, hidden])
     }
 }
 

@@ -4,11 +4,12 @@
 //! position across frames), then over space (each frame's patches with the CLS token), then
 //! feed forward, all pre-norm. Tensor names are in [`super::hf::timesformer_table`].
 
+use crate::nn::{LayerNorm, LayerNormConfig};
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use mer_kernels::{gelu, matmul, softmax};
 
 use super::shape::VideoShape;
 use super::videomae::patches;
@@ -49,9 +50,9 @@ impl<B: Backend> FusedAttention<B> {
             .permute([2, 0, 3, 1, 4]);
         let part = |i: usize| qkv.clone().narrow(0, i, 1).reshape([n, self.heads, l, d]);
         let (q, k, v) = (part(0), part(1), part(2));
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt());
-        let probs = self.dropout.forward(softmax(scores, 3));
-        let context = probs.matmul(v).swap_dims(1, 2).reshape([n, l, hidden]);
+        let scores = matmul(q.div_scalar((d as f64).sqrt()), k.swap_dims(2, 3));
+        let probs = self.dropout.forward(softmax(scores));
+        let context = matmul(probs, v).swap_dims(1, 2).reshape([n, l, hidden]);
         self.output.forward(context)
     }
 }

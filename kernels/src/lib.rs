@@ -1,0 +1,166 @@
+//! mer's CPU kernels for the operations a transformer step spends its time in: GELU, layer norm,
+//! softmax and matrix products, forward and backward.
+//!
+//! Burn 0.21's ndarray backend composes these from generic element-wise passes (a layer norm's
+//! backward is a dozen of them, each allocating), calls libm's scalar `erff`/`expf`, and copies
+//! transposed operands before matrixmultiply, which packs skinny matrices slowly. Here each is
+//! one pass over contiguous rows (`slices`), vectorisable maths (`math`) and the `gemm` crate on
+//! strided views (`product`), wrapped as autodiff operations (`autodiff`).
+//!
+//! The functions take any backend: on `NdArray<f32>` and `Autodiff<NdArray<f32>>` they run these
+//! kernels, on every other backend (CUDA) Burn's own operations, so model code calls them
+//! unconditionally. The backend is recognised at run time by the tensor's primitive type.
+
+#![warn(missing_docs)]
+
+mod autodiff;
+mod cpu;
+mod math;
+mod product;
+mod slices;
+
+use std::any::Any;
+
+use burn::backend::ndarray::NdArrayTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive, activation};
+
+/// Where a tensor's operations go.
+enum Route<B: Backend> {
+    /// `NdArray<f32>`.
+    Cpu(NdArrayTensor),
+    /// `Autodiff<NdArray<f32>>`.
+    Tracked(autodiff::Tracked),
+    /// Any other backend or element type: Burn's operations.
+    Other(B::FloatTensorPrimitive),
+}
+
+fn route<B: Backend, const D: usize>(t: Tensor<B, D>) -> Route<B> {
+    let any: Box<dyn Any> = Box::new(t.into_primitive().tensor());
+    let any = match any.downcast::<NdArrayTensor>() {
+        Ok(t) if matches!(*t, NdArrayTensor::F32(_)) => return Route::Cpu(*t),
+        Ok(t) => return Route::Other(cast(*t)),
+        Err(any) => any,
+    };
+    match any.downcast::<autodiff::Tracked>() {
+        Ok(t) if matches!(t.primitive, NdArrayTensor::F32(_)) => Route::Tracked(*t),
+        Ok(t) => Route::Other(cast(*t)),
+        Err(any) => Route::Other(*any.downcast().expect("B's own primitive")),
+    }
+}
+
+/// `value` as type `T`, which it is (checked by `TypeId`).
+fn cast<T: 'static>(value: impl Any) -> T {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast()
+        .expect("the primitive type it was routed from")
+}
+
+/// A primitive of the routed backend back as a tensor of `B`.
+fn tensor<B: Backend, const D: usize>(primitive: impl Any) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(cast(primitive)))
+}
+
+fn back<B: Backend, const D: usize>(route: Route<B>) -> Tensor<B, D> {
+    match route {
+        Route::Cpu(t) => tensor(t),
+        Route::Tracked(t) => tensor(t),
+        Route::Other(t) => Tensor::from_primitive(TensorPrimitive::Float(t)),
+    }
+}
+
+/// GELU, the exact (erf) form: `x · Φ(x)`.
+pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match route(x) {
+        Route::Cpu(x) => tensor(cpu::gelu(&x)),
+        Route::Tracked(x) => tensor(autodiff::gelu(x)),
+        other => activation::gelu(back(other)),
+    }
+}
+
+/// Softmax over the last axis.
+pub fn softmax<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match route(x) {
+        Route::Cpu(x) => tensor(cpu::softmax(&x)),
+        Route::Tracked(x) => tensor(autodiff::softmax(x)),
+        other => activation::softmax(back(other), D - 1),
+    }
+}
+
+/// Layer norm over the last axis, as PyTorch's and Burn's (biased variance, `ε` inside the
+/// root).
+///
+/// # Shapes
+/// `x` [..., W], `gamma` and `beta` [W] → [..., W].
+pub fn layer_norm<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    epsilon: f64,
+) -> Tensor<B, D> {
+    match (route(x), route(gamma), beta.map(route)) {
+        (Route::Cpu(x), Route::Cpu(g), None) => tensor(cpu::layer_norm(&x, &g, None, epsilon).0),
+        (Route::Cpu(x), Route::Cpu(g), Some(Route::Cpu(b))) => {
+            tensor(cpu::layer_norm(&x, &g, Some(&b), epsilon).0)
+        }
+        (Route::Tracked(x), Route::Tracked(g), None) => {
+            tensor(autodiff::layer_norm(x, g, None, epsilon))
+        }
+        (Route::Tracked(x), Route::Tracked(g), Some(Route::Tracked(b))) => {
+            tensor(autodiff::layer_norm(x, g, Some(b), epsilon))
+        }
+        (x, gamma, beta) => {
+            let x: Tensor<B, D> = back(x);
+            let (var, mean) = x.clone().var_mean_bias(D - 1);
+            let gamma: Tensor<B, 1> = back(gamma);
+            let mut shape = [1; D];
+            shape[D - 1] = gamma.dims()[0];
+            let y = (x - mean) / (var + epsilon).sqrt() * gamma.reshape(shape);
+            match beta {
+                Some(b) => y + back::<B, 1>(b).reshape(shape),
+                None => y,
+            }
+        }
+    }
+}
+
+/// `a · b` over the last two axes; the leading axes must match (no broadcasting) for the CPU
+/// kernel, otherwise Burn's product runs.
+pub fn matmul<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
+    if a.dims()[..D - 2] != b.dims()[..D - 2] {
+        return a.matmul(b);
+    }
+    match (route(a), route(b)) {
+        (Route::Cpu(a), Route::Cpu(b)) => tensor(cpu::matmul(&a, false, &b, false)),
+        (Route::Tracked(a), Route::Tracked(b)) => tensor(autodiff::matmul(a, b)),
+        (a, b) => back::<B, D>(a).matmul(back(b)),
+    }
+}
+
+/// `x · w + bias`.
+///
+/// # Shapes
+/// `x` [rows, in], `w` [in, out], `bias` [out] → [rows, out].
+pub fn linear<B: Backend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    match (route(x), route(w), bias.map(route)) {
+        (Route::Cpu(x), Route::Cpu(w), None) => tensor(cpu::linear(&x, &w, None)),
+        (Route::Cpu(x), Route::Cpu(w), Some(Route::Cpu(b))) => {
+            tensor(cpu::linear(&x, &w, Some(&b)))
+        }
+        (Route::Tracked(x), Route::Tracked(w), None) => tensor(autodiff::linear(x, w, None)),
+        (Route::Tracked(x), Route::Tracked(w), Some(Route::Tracked(b))) => {
+            tensor(autodiff::linear(x, w, Some(b)))
+        }
+        (x, w, bias) => {
+            let y = back::<B, 2>(x).matmul(back(w));
+            match bias {
+                Some(b) => y + back::<B, 1>(b).unsqueeze_dim(0),
+                None => y,
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Matrix products through the `gemm` crate, reading ndarray views with their strides as they
+//! are: a transposed or head-split operand (attention's `swap_dims`) is not copied first, as
+//! Burn's ndarray backend does before calling matrixmultiply.
+
+use ndarray::{ArrayViewD, Axis};
+use rayon::prelude::*;
+
+/// A matrix as gemm reads it: its first element and the strides of its rows and columns.
+#[derive(Clone, Copy)]
+struct Matrix {
+    /// The address of element (0, 0), as an integer so tasks may share it.
+    at: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl Matrix {
+    /// The last two axes of `view`, at the batch offset `offset` (in elements).
+    fn of(view: &ArrayViewD<f32>, offset: isize, transpose: bool) -> Self {
+        let d = view.ndim();
+        let (shape, strides) = (view.shape(), view.strides());
+        let m = Matrix {
+            at: view.as_ptr().wrapping_offset(offset) as usize,
+            rows: shape[d - 2],
+            cols: shape[d - 1],
+            row_stride: strides[d - 2],
+            col_stride: strides[d - 1],
+        };
+        if transpose {
+            Matrix {
+                rows: m.cols,
+                cols: m.rows,
+                row_stride: m.col_stride,
+                col_stride: m.row_stride,
+                ..m
+            }
+        } else {
+            m
+        }
+    }
+}
+
+/// `out (+)= lhs · rhs`, `out` row-major [lhs.rows, rhs.cols]; `accumulate` adds to what `out`
+/// holds (a bias broadcast into it).
+///
+/// # Safety
+/// `lhs` and `rhs` must point at live matrices of their shapes and strides, and `out` at
+/// `lhs.rows · rhs.cols` writable values no one else touches.
+unsafe fn multiply(out: *mut f32, lhs: Matrix, rhs: Matrix, accumulate: bool, threads: usize) {
+    debug_assert_eq!(lhs.cols, rhs.rows);
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the caller's contract; gemm computes dst = α·dst + β·lhs·rhs.
+    unsafe {
+        gemm::gemm(
+            lhs.rows,
+            rhs.cols,
+            lhs.cols,
+            out,
+            1,
+            rhs.cols as isize,
+            accumulate,
+            lhs.at as *const f32,
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.at as *const f32,
+            rhs.col_stride,
+            rhs.row_stride,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+/// Element offsets of every matrix of `view` (all axes but the last two), in row-major order.
+fn batch_offsets(view: &ArrayViewD<f32>) -> Vec<isize> {
+    let d = view.ndim();
+    let mut offsets = vec![0isize];
+    for axis in 0..d - 2 {
+        let (len, stride) = (view.len_of(Axis(axis)), view.strides()[axis]);
+        offsets = offsets
+            .iter()
+            .flat_map(|&o| (0..len as isize).map(move |i| o + i * stride))
+            .collect();
+    }
+    offsets
+}
+
+/// Writes an output's starting values (a bias) before the product is added to them.
+pub type Fill<'a> = &'a dyn Fn(&mut [f32]);
+
+/// `op(lhs) · op(rhs)` for every matrix of two views with the same batch axes, `op` a
+/// transpose where asked; the result row-major [batch…, m, n]. `init` fills the output first
+/// and is added to (a bias); zeros otherwise.
+pub fn batched(
+    lhs: &ArrayViewD<f32>,
+    transpose_lhs: bool,
+    rhs: &ArrayViewD<f32>,
+    transpose_rhs: bool,
+    init: Option<Fill>,
+) -> (Vec<usize>, Vec<f32>) {
+    let (lo, ro) = (batch_offsets(lhs), batch_offsets(rhs));
+    debug_assert_eq!(lo.len(), ro.len());
+    let first = |view, offset, t| Matrix::of(view, offset, t);
+    let (a, b) = (first(lhs, 0, transpose_lhs), first(rhs, 0, transpose_rhs));
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    assert_eq!(k, b.rows, "inner dimensions of a matrix product");
+    let mut shape = lhs.shape()[..lhs.ndim() - 2].to_vec();
+    shape.extend([m, n]);
+    let mut out = vec![0.0f32; lo.len() * m * n];
+    if m * n == 0 {
+        return (shape, out);
+    }
+    if let Some(init) = init {
+        init(&mut out);
+    }
+    if k == 0 {
+        return (shape, out);
+    }
+    let threads = rayon::current_num_threads();
+    let accumulate = init.is_some();
+    if lo.len() < threads {
+        for ((out, &l), &r) in out.chunks_exact_mut(m * n).zip(&lo).zip(&ro) {
+            let (a, b) = (first(lhs, l, transpose_lhs), first(rhs, r, transpose_rhs));
+            // SAFETY: offsets and strides come from the views, which outlive the call.
+            unsafe { multiply(out.as_mut_ptr(), a, b, accumulate, threads) };
+        }
+    } else {
+        out.par_chunks_exact_mut(m * n)
+            .zip(lo.par_iter().zip(&ro))
+            .for_each(|(out, (&l, &r))| {
+                let (a, b) = (first(lhs, l, transpose_lhs), first(rhs, r, transpose_rhs));
+                // SAFETY: as above; each task writes its own output matrix.
+                unsafe { multiply(out.as_mut_ptr(), a, b, accumulate, 1) };
+            });
+    }
+    (shape, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn array(shape: &[usize], seed: usize) -> ArrayD<f32> {
+        let n: usize = shape.iter().product();
+        ArrayD::from_shape_vec(
+            IxDyn(shape),
+            (0..n)
+                .map(|i| ((i * 7919 + seed * 31) % 97) as f32 / 48.0 - 1.0)
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    /// The plain definition, one element at a time.
+    fn reference(a: &ArrayD<f32>, b: &ArrayD<f32>) -> Vec<f32> {
+        let (s, m, k, n) = (a.shape()[0], a.shape()[1], a.shape()[2], b.shape()[2]);
+        let mut out = Vec::new();
+        for batch in 0..s {
+            for i in 0..m {
+                for j in 0..n {
+                    out.push((0..k).map(|p| a[[batch, i, p]] * b[[batch, p, j]]).sum());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn strided_and_transposed_operands_give_the_plain_product() {
+        for batch in [1, 5] {
+            let (a, b) = (array(&[batch, 13, 70], 1), array(&[batch, 70, 9], 2));
+            let expected = reference(&a, &b);
+            let (shape, out) = batched(
+                &a.view().into_dyn(),
+                false,
+                &b.view().into_dyn(),
+                false,
+                None,
+            );
+            assert_eq!(shape, [batch, 13, 9]);
+            let close = |out: &[f32]| out.iter().zip(&expected).all(|(x, y)| (x - y).abs() < 1e-4);
+            assert!(close(&out));
+            // The same operands stored transposed, read through swapped axes.
+            let (at, bt) = (
+                a.clone()
+                    .permuted_axes(IxDyn(&[0, 2, 1]))
+                    .as_standard_layout()
+                    .to_owned(),
+                b.clone()
+                    .permuted_axes(IxDyn(&[0, 2, 1]))
+                    .as_standard_layout()
+                    .to_owned(),
+            );
+            let (_, out) = batched(
+                &at.view().into_dyn(),
+                true,
+                &bt.view().into_dyn(),
+                true,
+                None,
+            );
+            assert!(close(&out));
+            let swapped = at.view().permuted_axes(IxDyn(&[0, 2, 1]));
+            let (_, out) = batched(&swapped, false, &b.view().into_dyn(), false, None);
+            assert!(close(&out));
+            // A bias written first is added to.
+            let (_, out) = batched(
+                &a.view(),
+                false,
+                &b.view(),
+                false,
+                Some(&|o: &mut [f32]| o.fill(1.0)),
+            );
+            assert!(
+                out.iter()
+                    .zip(&expected)
+                    .all(|(x, y)| (x - 1.0 - y).abs() < 1e-4)
+            );
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The kernels on plain `f32` slices, row-major: element-wise GELU and, per row of `width`
+//! values, layer norm and softmax, forward and backward. Rows are split over rayon's threads
+//! (Burn's ndarray backend uses the same pool) in chunks of at least [`CHUNK`] values.
+
+use rayon::prelude::*;
+
+use crate::math;
+
+/// Values per parallel task: below this the thread hand-off costs more than it saves.
+const CHUNK: usize = 16 * 1024;
+
+/// Runs `kernel` compiled for AVX2 and FMA when the CPU has them: the maths of [`crate::math`]
+/// then vectorises 8 wide (the x86-64 baseline, SSE2, leaves much of it scalar).
+#[inline(always)]
+fn simd<R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<R>(kernel: impl FnOnce() -> R) -> R {
+            kernel()
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the features were just detected.
+            return unsafe { avx2(kernel) };
+        }
+    }
+    kernel()
+}
+
+/// Rows per task for rows of `width` values.
+fn rows_per_task(width: usize) -> usize {
+    (CHUNK / width.max(1)).max(1)
+}
+
+/// `y = gelu(x)`.
+pub fn gelu(x: &[f32], y: &mut [f32]) {
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(y, x)| simd(|| y.iter_mut().zip(x).for_each(|(y, &x)| *y = math::gelu(x))));
+}
+
+/// `dx = dy · gelu'(x)`.
+pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    dx.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
+        .for_each(|(dx, (x, dy))| {
+            simd(|| {
+                for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                    *dx = dy * math::gelu_derivative(x);
+                }
+            })
+        });
+}
+
+/// Per-row statistics a layer norm's backward pass needs.
+#[derive(Clone, Debug)]
+pub struct RowStats {
+    pub mean: Vec<f32>,
+    /// `1 / √(var + ε)`, the biased variance as PyTorch's and Burn's layer norms.
+    pub rstd: Vec<f32>,
+}
+
+/// `y = (x − mean) / √(var + ε) · γ + β` over each row of `gamma.len()` values.
+pub fn layer_norm(
+    x: &[f32],
+    gamma: &[f32],
+    beta: Option<&[f32]>,
+    epsilon: f32,
+    y: &mut [f32],
+) -> RowStats {
+    let width = gamma.len();
+    let rows = x.len() / width;
+    let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
+    let task = rows_per_task(width);
+    y.par_chunks_mut(task * width)
+        .zip(x.par_chunks(task * width))
+        .zip(mean.par_chunks_mut(task).zip(rstd.par_chunks_mut(task)))
+        .for_each(|((y, x), (mean, rstd))| {
+            simd(|| {
+                for (((y, x), mean), rstd) in y
+                    .chunks_exact_mut(width)
+                    .zip(x.chunks_exact(width))
+                    .zip(mean)
+                    .zip(rstd)
+                {
+                    let m = x.iter().sum::<f32>() / width as f32;
+                    let var = x.iter().map(|&v| (v - m) * (v - m)).sum::<f32>() / width as f32;
+                    let r = 1.0 / (var + epsilon).sqrt();
+                    (*mean, *rstd) = (m, r);
+                    match beta {
+                        Some(beta) => {
+                            for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(gamma).zip(beta) {
+                                *y = (x - m) * r * g + b;
+                            }
+                        }
+                        None => {
+                            for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
+                                *y = (x - m) * r * g;
+                            }
+                        }
+                    }
+                }
+            })
+        });
+    RowStats { mean, rstd }
+}
+
+/// Gradients of [`layer_norm`]: `dx` always, `(dγ, dβ)` summed over rows.
+pub fn layer_norm_backward(
+    x: &[f32],
+    gamma: &[f32],
+    stats: &RowStats,
+    dy: &[f32],
+    dx: &mut [f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let width = gamma.len();
+    let task = rows_per_task(width);
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
+        .par_chunks_mut(task * width)
+        .zip(x.par_chunks(task * width).zip(dy.par_chunks(task * width)))
+        .zip(stats.mean.par_chunks(task).zip(stats.rstd.par_chunks(task)))
+        .map(|((dx, (x, dy)), (mean, rstd))| {
+            simd(|| {
+                let (mut dgamma, mut dbeta) = (vec![0.0; width], vec![0.0; width]);
+                for ((((dx, x), dy), &m), &r) in dx
+                    .chunks_exact_mut(width)
+                    .zip(x.chunks_exact(width))
+                    .zip(dy.chunks_exact(width))
+                    .zip(mean)
+                    .zip(rstd)
+                {
+                    let (mut sum_g, mut sum_gx) = (0.0f32, 0.0f32);
+                    for i in 0..width {
+                        let xhat = (x[i] - m) * r;
+                        let g = dy[i] * gamma[i];
+                        sum_g += g;
+                        sum_gx += g * xhat;
+                        dgamma[i] += dy[i] * xhat;
+                        dbeta[i] += dy[i];
+                    }
+                    let (mean_g, mean_gx) = (sum_g / width as f32, sum_gx / width as f32);
+                    for i in 0..width {
+                        let xhat = (x[i] - m) * r;
+                        dx[i] = r * (dy[i] * gamma[i] - mean_g - xhat * mean_gx);
+                    }
+                }
+                (dgamma, dbeta)
+            })
+        })
+        .collect();
+    let (mut dgamma, mut dbeta) = (vec![0.0; width], vec![0.0; width]);
+    for (g, b) in partials {
+        dgamma.iter_mut().zip(g).for_each(|(s, v)| *s += v);
+        dbeta.iter_mut().zip(b).for_each(|(s, v)| *s += v);
+    }
+    (dgamma, dbeta)
+}
+
+/// Softmax over each row of `width` values.
+pub fn softmax(x: &[f32], width: usize, y: &mut [f32]) {
+    let task = rows_per_task(width);
+    y.par_chunks_mut(task * width)
+        .zip(x.par_chunks(task * width))
+        .for_each(|(y, x)| {
+            simd(|| {
+                for (y, x) in y.chunks_exact_mut(width).zip(x.chunks_exact(width)) {
+                    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    let mut sum = 0.0;
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = math::exp(x - max);
+                        sum += *y;
+                    }
+                    let scale = 1.0 / sum;
+                    y.iter_mut().for_each(|y| *y *= scale);
+                }
+            })
+        });
+}
+
+/// `dx = y · (dy − Σ dy·y)` per row, from softmax's output `y`.
+pub fn softmax_backward(y: &[f32], dy: &[f32], width: usize, dx: &mut [f32]) {
+    let task = rows_per_task(width);
+    dx.par_chunks_mut(task * width)
+        .zip(y.par_chunks(task * width).zip(dy.par_chunks(task * width)))
+        .for_each(|(dx, (y, dy))| {
+            simd(|| {
+                for ((dx, y), dy) in dx
+                    .chunks_exact_mut(width)
+                    .zip(y.chunks_exact(width))
+                    .zip(dy.chunks_exact(width))
+                {
+                    let dot: f32 = y.iter().zip(dy).map(|(y, dy)| y * dy).sum();
+                    for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+                        *dx = y * (dy - dot);
+                    }
+                }
+            })
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        // A fixed, irregular sequence in about [−3, 3].
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 6000) as f32 / 1000.0
+                    - 3.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layer_norm_and_its_gradient_follow_the_definition() {
+        let (rows, width) = (300, 7);
+        let (x, gamma, beta, dy) = (
+            values(rows * width, 1),
+            values(width, 2),
+            values(width, 3),
+            values(rows * width, 4),
+        );
+        let mut y = vec![0.0; x.len()];
+        let stats = layer_norm(&x, &gamma, Some(&beta), 1e-5, &mut y);
+        let loss = |x: &[f32], gamma: &[f32], beta: &[f32]| -> f64 {
+            // Σ dy · layer_norm(x), in f64 by the definition.
+            let mut total = 0.0;
+            for (r, row) in x.chunks(width).enumerate() {
+                let m = row.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
+                let var = row.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / width as f64;
+                for i in 0..width {
+                    let out = (row[i] as f64 - m) / (var + 1e-5).sqrt() * gamma[i] as f64
+                        + beta[i] as f64;
+                    total += out * dy[r * width + i] as f64;
+                }
+            }
+            total
+        };
+        let first = (x[0] as f64
+            - x[..width].iter().map(|&v| v as f64).sum::<f64>() / width as f64)
+            * f64::from(stats.rstd[0])
+            * gamma[0] as f64
+            + beta[0] as f64;
+        assert!((first - y[0] as f64).abs() < 1e-5);
+        let mut dx = vec![0.0; x.len()];
+        let (dgamma, dbeta) = layer_norm_backward(&x, &gamma, &stats, &dy, &mut dx);
+        let h = 1e-2;
+        let numeric = |f: &dyn Fn(f32) -> f64| (f(h) - f(-h)) / (2.0 * h as f64);
+        for i in [0, 5, 13, 2099] {
+            let d = numeric(&|e| {
+                let mut x = x.clone();
+                x[i] += e;
+                loss(&x, &gamma, &beta)
+            });
+            assert!(
+                (dx[i] as f64 - d).abs() < 2e-3 * d.abs().max(1.0),
+                "dx[{i}] {} {d}",
+                dx[i]
+            );
+        }
+        for i in 0..width {
+            let dg = numeric(&|e| {
+                let mut g = gamma.clone();
+                g[i] += e;
+                loss(&x, &g, &beta)
+            });
+            assert!(
+                (dgamma[i] as f64 - dg).abs() < 2e-3 * dg.abs().max(1.0),
+                "dγ[{i}]"
+            );
+            let db: f64 = (0..rows).map(|r| dy[r * width + i] as f64).sum();
+            assert!((dbeta[i] as f64 - db).abs() < 1e-3, "dβ[{i}]");
+        }
+    }
+
+    #[test]
+    fn softmax_and_its_gradient_follow_the_definition() {
+        let (rows, width) = (50, 9);
+        let (mut x, dy) = (values(rows * width, 5), values(rows * width, 6));
+        x[3] = -1e9; // a masked position gets no weight
+        let mut y = vec![0.0; x.len()];
+        softmax(&x, width, &mut y);
+        for (row, out) in x.chunks(width).zip(y.chunks(width)) {
+            let exps: Vec<f64> = row.iter().map(|&v| (v as f64).exp()).collect();
+            let total: f64 = exps.iter().sum();
+            for (e, &o) in exps.iter().zip(out) {
+                assert!((e / total - o as f64).abs() < 1e-6);
+            }
+        }
+        assert_eq!(y[3], 0.0);
+        let mut dx = vec![0.0; x.len()];
+        softmax_backward(&y, &dy, width, &mut dx);
+        for (r, out) in y.chunks(width).enumerate() {
+            for i in 0..width {
+                // Jacobian row: y_i (δ_ij − y_j).
+                let exact: f64 = (0..width)
+                    .map(|j| {
+                        let delta = if i == j { 1.0 } else { 0.0 };
+                        dy[r * width + j] as f64 * out[j] as f64 * (delta - out[i] as f64)
+                    })
+                    .sum();
+                assert!((dx[r * width + i] as f64 - exact).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn gelu_over_slices_matches_the_scalar_function() {
+        let x = values(100_000, 7);
+        let (mut y, mut dx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        gelu(&x, &mut y);
+        gelu_backward(&x, &x, &mut dx);
+        for i in [0, 40_000, 99_999] {
+            assert_eq!(y[i], math::gelu(x[i]));
+            assert_eq!(dx[i], x[i] * math::gelu_derivative(x[i]));
+        }
+    }
+}

@@ -62,6 +62,59 @@ pub fn gelu(x: Tracked) -> Tracked {
 }
 
 #[derive(Debug)]
+struct Dropout;
+
+impl Backward<Cpu, 1> for Dropout {
+    /// Probability and mask key: the mask is recomputed, not stored.
+    type State = (f64, u64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (prob, key) = ops.state;
+        unary::<Cpu, _>(ops.parents, ops.node, grads, |dy| {
+            cpu::dropout(&dy, prob, key)
+        });
+    }
+}
+
+/// Dropout with the mask of `key`.
+pub fn dropout(x: Tracked, prob: f64, key: u64) -> Tracked {
+    let out = cpu::dropout(&x.primitive, prob, key);
+    match Dropout
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((prob, key), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+#[derive(Debug)]
+struct Unfold;
+
+impl Backward<Cpu, 1> for Unfold {
+    type State = cpu::Windows;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let windows = ops.state;
+        unary::<Cpu, _>(ops.parents, ops.node, grads, |dy| cpu::fold(&dy, windows));
+    }
+}
+
+/// A 1-D convolution's windows.
+pub fn unfold(x: Tracked, windows: cpu::Windows) -> Tracked {
+    let out = cpu::unfold(&x.primitive, windows);
+    match Unfold
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(windows, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+#[derive(Debug)]
 struct Softmax;
 
 impl Backward<Cpu, 1> for Softmax {

@@ -8,7 +8,7 @@ use ndarray::{ArcArray, ArrayViewD, IxDyn};
 
 use crate::{product, slices};
 
-pub use slices::RowStats;
+pub use slices::{RowStats, Windows};
 
 /// The tensor's values as a view, strides as stored.
 ///
@@ -113,6 +113,32 @@ pub fn layer_norm_backward(
         tensor(&width, dgamma),
         tensor(&width, dbeta),
     )
+}
+
+/// Dropout with the mask of `key`: the forward pass on `x`, or the backward pass on `dy`.
+pub fn dropout(x: &NdArrayTensor, prob: f64, key: u64) -> NdArrayTensor {
+    let input = values(x);
+    let mut out = vec![0.0; input.len()];
+    slices::dropout(&input, prob, key, &mut out);
+    tensor(&shape(x), out)
+}
+
+/// A 1-D convolution's windows: [N, L, C] → [N, T, kernel·C].
+pub fn unfold(x: &NdArrayTensor, w: Windows) -> NdArrayTensor {
+    let n = shape(x)[0];
+    let input = values(x);
+    let mut out = vec![0.0; n * w.count() * w.kernel * w.channels];
+    slices::unfold(&input, w, &mut out);
+    tensor(&[n, w.count(), w.kernel * w.channels], out)
+}
+
+/// [`unfold`]'s input gradient.
+pub fn fold(dy: &NdArrayTensor, w: Windows) -> NdArrayTensor {
+    let n = shape(dy)[0];
+    let grad = values(dy);
+    let mut out = vec![0.0; n * w.length * w.channels];
+    slices::fold(&grad, w, &mut out);
+    tensor(&[n, w.length, w.channels], out)
 }
 
 /// Softmax over the last axis.

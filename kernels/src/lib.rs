@@ -10,6 +10,7 @@
 //! The functions take any backend: on `NdArray<f32>` and `Autodiff<NdArray<f32>>` they run these
 //! kernels, on every other backend (CUDA) Burn's own operations, so model code calls them
 //! unconditionally. The backend is recognised at run time by the tensor's primitive type.
+//! `MER_CPU_KERNELS=0` sends the CPU backends to Burn's operations too, to compare the two.
 
 #![warn(missing_docs)]
 
@@ -20,10 +21,12 @@ mod product;
 mod slices;
 
 use std::any::Any;
+use std::sync::OnceLock;
 
+use burn::backend::NdArray;
 use burn::backend::ndarray::NdArrayTensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorPrimitive, activation};
+use burn::tensor::{Distribution, Int, Tensor, TensorPrimitive, activation, s};
 
 /// Where a tensor's operations go.
 enum Route<B: Backend> {
@@ -35,8 +38,18 @@ enum Route<B: Backend> {
     Other(B::FloatTensorPrimitive),
 }
 
+/// Whether the CPU kernels are on (`MER_CPU_KERNELS` unset or anything but `0`).
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("MER_CPU_KERNELS").map_or(true, |v| v != "0"))
+}
+
 fn route<B: Backend, const D: usize>(t: Tensor<B, D>) -> Route<B> {
-    let any: Box<dyn Any> = Box::new(t.into_primitive().tensor());
+    let primitive = t.into_primitive().tensor();
+    if !enabled() {
+        return Route::Other(primitive);
+    }
+    let any: Box<dyn Any> = Box::new(primitive);
     let any = match any.downcast::<NdArrayTensor>() {
         Ok(t) if matches!(*t, NdArrayTensor::F32(_)) => return Route::Cpu(*t),
         Ok(t) => return Route::Other(cast(*t)),
@@ -75,6 +88,95 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
         Route::Cpu(x) => tensor(cpu::gelu(&x)),
         Route::Tracked(x) => tensor(autodiff::gelu(x)),
         other => activation::gelu(back(other)),
+    }
+}
+
+/// Dropout as Burn's `Dropout`: while training (an autodiff backend), each element is zeroed
+/// with probability `prob` and the rest scaled by `1 / (1 − prob)`; otherwise the identity.
+///
+/// On the CPU the mask comes from a counter-based hash keyed by one draw from the ndarray
+/// backend's generator, so `B::seed` still makes runs repeatable, and the backward pass
+/// recomputes the mask rather than storing it.
+pub fn dropout<B: Backend, const D: usize>(x: Tensor<B, D>, prob: f64) -> Tensor<B, D> {
+    if prob == 0.0 || !B::ad_enabled(&x.device()) {
+        return x;
+    }
+    match route(x) {
+        Route::Tracked(x) => tensor(autodiff::dropout(x, prob, mask_key())),
+        other => {
+            let x: Tensor<B, D> = back(other);
+            let keep = x.random_like(Distribution::Bernoulli(1.0 - prob));
+            x * keep / (1.0 - prob)
+        }
+    }
+}
+
+/// A mask key from the ndarray backend's seeded generator (two 31-bit draws).
+fn mask_key() -> u64 {
+    let draws: Vec<i64> = Tensor::<NdArray<f32>, 1, Int>::random(
+        [2],
+        Distribution::Uniform(0.0, 2_147_483_648.0),
+        &Default::default(),
+    )
+    .into_data()
+    .to_vec()
+    .unwrap_or_default();
+    draws.iter().fold(0u64, |key, &d| (key << 31) ^ d as u64)
+}
+
+/// A 1-D convolution's windows, each one row in (tap, channel) order, `padding` zeros on
+/// each side; a convolution is then one matrix product with its weights.
+///
+/// # Shapes
+/// `x` [N, L, C] → [N, T, kernel·C], T = (L + 2·padding − kernel) / stride + 1.
+pub fn unfold<B: Backend>(
+    x: Tensor<B, 3>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Tensor<B, 3> {
+    let [_, length, channels] = x.dims();
+    let windows = cpu::Windows {
+        length,
+        channels,
+        kernel,
+        stride,
+        padding,
+    };
+    match route(x) {
+        Route::Cpu(x) => tensor(cpu::unfold(&x, windows)),
+        Route::Tracked(x) => tensor(autodiff::unfold(x, windows)),
+        other => unfold_sliced(back(other), windows),
+    }
+}
+
+/// [`unfold`] from Burn's slices: kernel/stride runs of contiguous blocks when the stride
+/// divides the kernel, one strided slice per tap otherwise.
+fn unfold_sliced<B: Backend>(x: Tensor<B, 3>, w: cpu::Windows) -> Tensor<B, 3> {
+    let [n, _, c] = x.dims();
+    let x = if w.padding > 0 {
+        let zeros = Tensor::zeros([n, w.padding, c], &x.device());
+        Tensor::cat(vec![zeros.clone(), x, zeros], 1)
+    } else {
+        x
+    };
+    let (t, k, stride) = (w.count(), w.kernel, w.stride);
+    if k.is_multiple_of(stride) {
+        let blocks = x.narrow(1, 0, (t + k / stride - 1) * stride).reshape([
+            n,
+            t + k / stride - 1,
+            stride * c,
+        ]);
+        let runs: Vec<Tensor<B, 3>> = (0..k / stride)
+            .map(|i| blocks.clone().narrow(1, i, t))
+            .collect();
+        Tensor::cat(runs, 2)
+    } else {
+        let span = (t - 1) * stride + 1;
+        let taps: Vec<Tensor<B, 3>> = (0..k)
+            .map(|j| x.clone().slice(s![.., j..j + span;stride as isize, ..]))
+            .collect();
+        Tensor::stack::<4>(taps, 2).reshape([n, t, k * c])
     }
 }
 

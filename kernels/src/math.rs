@@ -57,12 +57,48 @@ pub fn gelu_derivative(x: f32) -> f32 {
     0.5 * (1.0 + erf(x * FRAC_1_SQRT_2)) + x * FRAC_1_SQRT_2PI * exp(-0.5 * x * x)
 }
 
+/// Whether dropout keeps element `index` of a tensor whose mask has `key`: a counter-based hash
+/// (murmur3's finaliser, twice), so any element's decision is computed where it is needed, in
+/// any order and on any thread, and the backward pass recomputes the mask instead of storing it.
+/// `threshold` is the keep probability scaled to 2^32.
+#[inline(always)]
+pub fn keep(index: u32, key: u64, threshold: u64) -> bool {
+    let fmix = |mut h: u32| {
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85EB_CA6B);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xC2B2_AE35);
+        h ^ (h >> 16)
+    };
+    let h = fmix(index.wrapping_mul(0x9E37_79B9) ^ key as u32);
+    u64::from(fmix(h ^ (key >> 32) as u32)) < threshold
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn grid() -> impl Iterator<Item = f32> {
         (-20_000..=20_000).map(|i| i as f32 * 1e-3)
+    }
+
+    #[test]
+    fn dropout_keeps_the_asked_share_independently_of_neighbours() {
+        let threshold = (0.9 * 4_294_967_296.0) as u64;
+        let n = 1_000_000u32;
+        let kept: Vec<bool> = (0..n)
+            .map(|i| keep(i, 0xDEAD_BEEF_1234, threshold))
+            .collect();
+        let share = kept.iter().filter(|&&k| k).count() as f64 / n as f64;
+        assert!((share - 0.9).abs() < 2e-3, "kept {share}");
+        // Neighbours are not correlated: P(drop, drop) ≈ 0.01.
+        let pairs = kept.windows(2).filter(|w| !w[0] && !w[1]).count() as f64 / n as f64;
+        assert!((pairs - 0.01).abs() < 1e-3, "dropped pairs {pairs}");
+        // Another key, another mask.
+        let other = (0..n)
+            .filter(|&i| keep(i, 7, threshold) != kept[i as usize])
+            .count();
+        assert!(other > 100_000);
     }
 
     #[test]

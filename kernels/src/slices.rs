@@ -52,6 +52,90 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
         });
 }
 
+/// `y = x · mask / keep`: dropout with the mask of `key` (see [`math::keep`]); the backward
+/// pass is the same call on the gradient.
+pub fn dropout(x: &[f32], prob: f64, key: u64, y: &mut [f32]) {
+    let keep = 1.0 - prob;
+    let threshold = (keep * 4_294_967_296.0) as u64;
+    let scale = (1.0 / keep) as f32;
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(chunk, (y, x))| {
+            simd(|| {
+                let start = (chunk * CHUNK) as u32;
+                for (i, (y, &x)) in y.iter_mut().zip(x).enumerate() {
+                    let kept = math::keep(start.wrapping_add(i as u32), key, threshold);
+                    *y = if kept { x * scale } else { 0.0 };
+                }
+            })
+        });
+}
+
+/// The shape of a 1-D convolution's windows over a [N, L, C] input.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows {
+    pub length: usize,
+    pub channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    /// Zeros on each side.
+    pub padding: usize,
+}
+
+impl Windows {
+    /// Windows per sample.
+    pub fn count(&self) -> usize {
+        (self.length + 2 * self.padding).saturating_sub(self.kernel) / self.stride + 1
+    }
+
+    /// Input position of tap `j` of window `t`, when not in the padding.
+    #[inline(always)]
+    fn source(&self, t: usize, j: usize) -> Option<usize> {
+        (t * self.stride + j)
+            .checked_sub(self.padding)
+            .filter(|&i| i < self.length)
+    }
+}
+
+/// Every window of each sample as one row of kernel × C values, tap-major: `x` [N, L, C] →
+/// [N, T, kernel·C].
+pub fn unfold(x: &[f32], w: Windows, out: &mut [f32]) {
+    let (c, t) = (w.channels, w.count());
+    out.par_chunks_mut(t * w.kernel * c)
+        .zip(x.par_chunks(w.length * c))
+        .for_each(|(out, x)| {
+            for (window, row) in out.chunks_exact_mut(w.kernel * c).enumerate() {
+                for (j, tap) in row.chunks_exact_mut(c).enumerate() {
+                    match w.source(window, j) {
+                        Some(i) => tap.copy_from_slice(&x[i * c..(i + 1) * c]),
+                        None => tap.fill(0.0),
+                    }
+                }
+            }
+        });
+}
+
+/// [`unfold`]'s backward pass: each window's gradient added back at the positions it read.
+pub fn fold(dy: &[f32], w: Windows, dx: &mut [f32]) {
+    let (c, t) = (w.channels, w.count());
+    dx.par_chunks_mut(w.length * c)
+        .zip(dy.par_chunks(t * w.kernel * c))
+        .for_each(|(dx, dy)| {
+            dx.fill(0.0);
+            for (window, row) in dy.chunks_exact(w.kernel * c).enumerate() {
+                for (j, tap) in row.chunks_exact(c).enumerate() {
+                    if let Some(i) = w.source(window, j) {
+                        dx[i * c..(i + 1) * c]
+                            .iter_mut()
+                            .zip(tap)
+                            .for_each(|(d, g)| *d += g);
+                    }
+                }
+            }
+        });
+}
+
 /// Per-row statistics a layer norm's backward pass needs.
 #[derive(Clone, Debug)]
 pub struct RowStats {
@@ -302,6 +386,51 @@ mod tests {
                     .sum();
                 assert!((dx[r * width + i] as f64 - exact).abs() < 1e-5);
             }
+        }
+    }
+
+    #[test]
+    fn windows_hold_the_strided_taps_and_fold_adds_them_back() {
+        let (n, l, c) = (2, 11, 3);
+        let x = values(n * l * c, 8);
+        for (kernel, stride, padding) in [(4, 2, 0), (3, 1, 1), (10, 5, 0), (5, 3, 2)] {
+            let w = Windows {
+                length: l,
+                channels: c,
+                kernel,
+                stride,
+                padding,
+            };
+            let t = w.count();
+            let mut out = vec![f32::NAN; n * t * kernel * c];
+            unfold(&x, w, &mut out);
+            let at = |s: usize, i: isize, ch: usize| {
+                if i < 0 || i >= l as isize {
+                    0.0
+                } else {
+                    x[(s * l + i as usize) * c + ch]
+                }
+            };
+            for s in 0..n {
+                for window in 0..t {
+                    for j in 0..kernel {
+                        for ch in 0..c {
+                            let i = (window * stride + j) as isize - padding as isize;
+                            assert_eq!(out[((s * t + window) * kernel + j) * c + ch], at(s, i, ch));
+                        }
+                    }
+                }
+            }
+            // fold is unfold's transpose: <unfold(x), g> = <x, fold(g)>.
+            let g = values(out.len(), 9);
+            let mut dx = vec![f32::NAN; x.len()];
+            fold(&g, w, &mut dx);
+            let lhs: f64 = out.iter().zip(&g).map(|(a, b)| (a * b) as f64).sum();
+            let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{kernel}/{stride}/{padding}"
+            );
         }
     }
 

@@ -3,6 +3,7 @@
 //! Each architecture registers itself when this crate is linked; `mer` finds them all.
 
 pub mod bench;
+pub mod bench_encoders;
 pub mod cli;
 pub mod commands;
 pub mod encode;

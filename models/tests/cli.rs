@@ -35,6 +35,38 @@ fn json(output: &Output) -> Json {
 }
 
 #[test]
+fn bench_encoders_times_a_case_and_refuses_an_unknown_one() {
+    let out = run(
+        MER,
+        &[
+            "bench",
+            "encoders",
+            "--case",
+            "video-demo",
+            "--steps",
+            "1",
+            "--no-torch",
+            "--json",
+        ],
+        &workspace(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let figures: Json = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let case = &figures["cases"][0];
+    assert_eq!(case["name"], "video-demo");
+    assert!(case["forward_ms"].as_f64().unwrap() > 0.0);
+    assert!(case["train_step_ms"].as_f64().unwrap() > 0.0);
+    assert!(case["torch_forward_ms"].is_null());
+    let bad = run(MER, &["bench", "encoders", "--case", "nope"], &workspace());
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
 fn plan_json_has_the_documented_keys() {
     let plan = json(&run(UNIMODAL, &["plan", "--json"], &workspace()));
     assert_eq!(plan["summary"], "1xE--T");

@@ -1,12 +1,12 @@
-//! A 1-D convolution over channels-last sequences, computed as strided slices and one matrix
-//! product (grouped: one per group).
+//! A 1-D convolution over channels-last sequences, computed as its windows (`mer_kernels::unfold`)
+//! and one matrix product (grouped: one per group).
 //!
-//! Burn 0.21's CPU convolution made the demo's audio encoder train at 1 utterance/s, this one at
-//! 8: its gradients are slices, concatenations and one matrix product.
+//! Burn 0.21's CPU convolution made the demo's audio encoder train at 1 utterance/s; windows and
+//! a product, whose gradients are a scatter-add and two products, make it train at 60.
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, s};
+use burn::tensor::{Distribution, Tensor};
 
 /// Kernel, stride, zero padding and groups of a [`Conv1d`].
 #[derive(Debug, Clone, PartialEq)]
@@ -100,37 +100,17 @@ impl<B: Backend> Conv1d<B> {
 
     /// `x` [N, L, C] → [N, T, out], T = (L + 2·padding − kernel) / stride + 1.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let [n, _, c] = x.dims();
-        let x = if self.padding > 0 {
-            let zeros = Tensor::zeros([n, self.padding, c], &x.device());
-            Tensor::cat(vec![zeros.clone(), x, zeros], 1)
-        } else {
-            x
-        };
-        let [_, l, _] = x.dims();
-        let t = self.output_length(l - 2 * self.padding);
-        let (k, stride) = (self.kernel, self.stride);
+        let [n, l, c] = x.dims();
+        let (t, k) = (self.output_length(l), self.kernel);
         // Every window as one row [N, T, kernel × C], in (tap, channel) order.
-        let windows = if k.is_multiple_of(stride) {
-            // Windows are runs of k / stride consecutive blocks of `stride` positions: only
-            // contiguous slices, the fast case (strided feature encoders, stride-1 convolutions).
-            let blocks = x.narrow(1, 0, (t + k / stride - 1) * stride).reshape([
-                n,
-                t + k / stride - 1,
-                stride * c,
-            ]);
-            let runs: Vec<Tensor<B, 3>> = (0..k / stride)
-                .map(|i| blocks.clone().narrow(1, i, t))
-                .collect();
-            Tensor::cat(runs, 2)
-        } else {
-            let span = (t - 1) * stride + 1;
-            let taps: Vec<Tensor<B, 3>> = (0..k)
-                .map(|j| x.clone().slice(s![.., j..j + span;stride as isize, ..]))
-                .collect();
-            Tensor::stack::<4>(taps, 2).reshape([n, t, k * c])
-        };
+        let windows = mer_kernels::unfold(x, k, self.stride, self.padding);
         let [groups, fan_in, out_per_group] = self.weight.dims();
+        if groups == 1 {
+            let weight = self.weight.val().reshape([fan_in, out_per_group]);
+            let bias = self.bias.as_ref().map(|b| b.val());
+            let rows = windows.reshape([n * t, fan_in]);
+            return mer_kernels::linear(rows, weight, bias).reshape([n, t, out_per_group]);
+        }
         let rows = windows
             .reshape([n * t, k, groups, c / groups])
             .permute([2, 0, 1, 3])

@@ -6,8 +6,9 @@
 //! mapping parameters alone ([`crate::nn::lora`]): Burn's module mappers replace tensors but cannot
 //! add fields. (Empty tensors would do, but GPU backends refuse zero-sized launches.)
 
+use super::dropout::Dropout;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, LinearConfig as BurnLinearConfig};
+use burn::nn::LinearConfig as BurnLinearConfig;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 

@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod conv;
+pub mod dropout;
 pub mod fusion;
 pub mod head;
 pub mod hf_names;
@@ -19,6 +20,7 @@ pub mod weights;
 
 pub use attention::{AttentionProjector, AttentionProjectorConfig};
 pub use conv::{Conv1d, Conv1dConfig};
+pub use dropout::{Dropout, DropoutConfig};
 pub use fusion::{
     ConcatFusion, ConcatFusionConfig, DisentangleFusion, DisentangleFusionConfig, Fusion,
     FusionConfig,

@@ -3,8 +3,8 @@
 //! data2vec-audio, or pre-norm as VideoMAE and wav2vec 2.0 large (`LayerShape::norm_first`).
 //! Field names are BERT's; other models' names map onto them in their encoder's table.
 
+use super::dropout::{Dropout, DropoutConfig};
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 

@@ -156,6 +156,26 @@ enum PrepCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Milliseconds per forward pass and per training step (AdamW) of the text, audio and
+    /// video encoders (random weights and inputs), beside PyTorch on the same shapes.
+    Encoders {
+        /// The base-size audio (data2vec-audio) and video (VideoMAE) encoders too.
+        #[arg(long)]
+        all: bool,
+        /// Only these cases.
+        #[arg(long = "case", value_name = "NAME", value_parser = models::bench_encoders::CASES)]
+        only: Vec<String>,
+        /// Timed steps per figure (the median is printed), after one warm-up.
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Skip PyTorch (`scripts/reference/bench_encoders_torch.py`, which needs torch and
+        /// transformers).
+        #[arg(long)]
+        no_torch: bool,
+        /// Print one JSON object last.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time sampling 16 RGB frames (and loading 16 kHz audio) of every video in a folder.
     Media {
         /// A folder of clips (mp4, mkv, avi, mov, webm).
@@ -317,6 +337,16 @@ fn main() -> ExitCode {
         Command::Cache { command, cache } => {
             tools::cache::run(command, &FeatureCache::new(cache, 0))
         }
+        Command::Bench {
+            command:
+                BenchCommand::Encoders {
+                    all,
+                    only,
+                    steps,
+                    no_torch,
+                    json,
+                },
+        } => models::bench_encoders::report(all, &only, steps, no_torch, json),
         Command::Bench {
             command: BenchCommand::Media { clips, runs, json },
         } => {

@@ -4,9 +4,9 @@
 //! projection, a convolutional position embedding, and post-norm (base) or pre-norm (stable
 //! layer norm, large) transformer layers. Tensor names are in [`super::hf::table`].
 
+use crate::nn::{Dropout, DropoutConfig};
 use crate::nn::{LayerNorm, LayerNormConfig};
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use mer_kernels::gelu;

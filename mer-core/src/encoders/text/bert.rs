@@ -1,9 +1,10 @@
 //! The BERT and RoBERTa encoders, module for module as Hugging Face's `BertModel` and
 //! `RobertaModel` (post-norm layers, exact GELU), so their checkpoints load with little renaming.
 
+use crate::nn::{Dropout, DropoutConfig};
 use crate::nn::{LayerNorm, LayerNormConfig};
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
+use burn::nn::{Embedding, EmbeddingConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 

@@ -4,9 +4,9 @@
 //! position across frames), then over space (each frame's patches with the CLS token), then
 //! feed forward, all pre-norm. Tensor names are in [`super::hf::timesformer_table`].
 
+use crate::nn::{Dropout, DropoutConfig};
 use crate::nn::{LayerNorm, LayerNormConfig};
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use mer_kernels::{gelu, matmul, softmax};

@@ -4,9 +4,9 @@
 //! either a final layer norm or mean pooling through `fc_norm` (the classification
 //! checkpoint's). Tensor names are in [`super::hf::videomae_table`].
 
+use crate::nn::{Dropout, DropoutConfig};
 use crate::nn::{LayerNorm, LayerNormConfig};
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 

@@ -32,6 +32,19 @@ fn wants<const N: usize>(ops: &Ops<impl Sized, N>, i: usize) -> bool {
     matches!(ops.parents.get(i), Some(Some(_)))
 }
 
+/// Records `out = op(x)` in the graph, keeping `state` for the backward pass when `x` is
+/// tracked.
+fn record<O: Backward<Cpu, 1>>(op: O, x: &Tracked, state: O::State, out: NdArrayTensor) -> Tracked {
+    match op
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
 #[derive(Debug)]
 struct Gelu;
 
@@ -48,17 +61,9 @@ impl Backward<Cpu, 1> for Gelu {
 
 /// GELU (erf form).
 pub fn gelu(x: Tracked) -> Tracked {
-    match Gelu
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let out = cpu::gelu(&x.primitive);
-            prep.finish(x.primitive, out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(cpu::gelu(&x.primitive)),
-    }
+    let out = cpu::gelu(&x.primitive);
+    let state = x.primitive.clone();
+    record(Gelu, &x, state, out)
 }
 
 #[derive(Debug)]
@@ -79,14 +84,7 @@ impl Backward<Cpu, 1> for Dropout {
 /// Dropout with the mask of `key`.
 pub fn dropout(x: Tracked, prob: f64, key: u64) -> Tracked {
     let out = cpu::dropout(&x.primitive, prob, key);
-    match Dropout
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish((prob, key), out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    }
+    record(Dropout, &x, (prob, key), out)
 }
 
 #[derive(Debug)]
@@ -104,14 +102,7 @@ impl Backward<Cpu, 1> for Unfold {
 /// A 1-D convolution's windows.
 pub fn unfold(x: Tracked, windows: cpu::Windows) -> Tracked {
     let out = cpu::unfold(&x.primitive, windows);
-    match Unfold
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(windows, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    }
+    record(Unfold, &x, windows, out)
 }
 
 #[derive(Debug)]
@@ -131,14 +122,7 @@ impl Backward<Cpu, 1> for Softmax {
 /// Softmax over the last axis.
 pub fn softmax(x: Tracked) -> Tracked {
     let out = cpu::softmax(&x.primitive);
-    match Softmax
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    }
+    record(Softmax, &x, out.clone(), out)
 }
 
 /// Layer norm over [x, γ] or [x, γ, β].

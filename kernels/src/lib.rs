@@ -103,11 +103,7 @@ pub fn dropout<B: Backend, const D: usize>(x: Tensor<B, D>, prob: f64) -> Tensor
     }
     match route(x) {
         Route::Tracked(x) => tensor(autodiff::dropout(x, prob, mask_key())),
-        other => {
-            let x: Tensor<B, D> = back(other);
-            let keep = x.random_like(Distribution::Bernoulli(1.0 - prob));
-            x * keep / (1.0 - prob)
-        }
+        other => burn::nn::Dropout { prob }.forward(back(other)),
     }
 }
 

@@ -6,6 +6,7 @@ use burn::backend::ndarray::NdArrayTensor;
 use burn::tensor::TensorMetadata;
 use ndarray::{ArcArray, ArrayViewD, IxDyn};
 
+use crate::optim::{self, AdamWStep};
 use crate::{product, slices};
 
 pub use slices::{RowStats, Windows};
@@ -189,4 +190,49 @@ pub fn column_sums(dy: &NdArrayTensor) -> NdArrayTensor {
         sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
     }
     tensor(&[width], sums)
+}
+
+/// The tensor's values to update in place: its own buffer when it is row-major (copied first
+/// only if another tensor shares it), a row-major copy otherwise.
+fn writable(t: NdArrayTensor) -> ArcArray<f32, IxDyn> {
+    let array = match t {
+        NdArrayTensor::F32(storage) => storage.into_owned(),
+        other => unreachable!(
+            "mer's CPU kernels take f32 tensors, not {:?}",
+            other.dtype()
+        ),
+    };
+    if array.is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned().into_shared()
+    }
+}
+
+/// One AdamW step of a parameter, updating it and its moments (zeros when `moments` is None)
+/// in place where no other tensor holds them.
+pub fn adamw(
+    param: NdArrayTensor,
+    grad: &NdArrayTensor,
+    moments: Option<(NdArrayTensor, NdArrayTensor)>,
+    step: &AdamWStep,
+) -> (NdArrayTensor, NdArrayTensor, NdArrayTensor) {
+    let grad = values(grad);
+    let mut param = writable(param);
+    let (mut m, mut v) = match moments {
+        Some((m, v)) => (writable(m), writable(v)),
+        None => (
+            ArcArray::zeros(param.raw_dim()),
+            ArcArray::zeros(param.raw_dim()),
+        ),
+    };
+    let row_major = "row-major after `writable`";
+    optim::adamw(
+        param.as_slice_mut().expect(row_major),
+        &grad,
+        m.as_slice_mut().expect(row_major),
+        v.as_slice_mut().expect(row_major),
+        step,
+    );
+    (param.into(), m.into(), v.into())
 }

@@ -7,12 +7,12 @@ use rayon::prelude::*;
 use crate::math;
 
 /// Values per parallel task: below this the thread hand-off costs more than it saves.
-const CHUNK: usize = 16 * 1024;
+pub(crate) const CHUNK: usize = 16 * 1024;
 
 /// Runs `kernel` compiled for AVX2 and FMA when the CPU has them: the maths of [`crate::math`]
 /// then vectorises 8 wide (the x86-64 baseline, SSE2, leaves much of it scalar).
 #[inline(always)]
-fn simd<R>(kernel: impl FnOnce() -> R) -> R {
+pub(crate) fn simd<R>(kernel: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx2,fma")]

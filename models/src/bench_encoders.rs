@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use mer_core::config::schema::ConfigValue;
@@ -22,6 +22,7 @@ use mer_core::config::{RawConfig, Source};
 use mer_core::encoders::audio::AudioEncoderConfig;
 use mer_core::encoders::text::TextEncoderConfig;
 use mer_core::encoders::video::VideoEncoderConfig;
+use mer_core::train::adamw::AdamWConfig;
 use serde::Serialize;
 
 type Inference = NdArray<f32>;

@@ -107,6 +107,22 @@ pub fn tune_cpu_threads(encoders: &[mer_core::architecture::EncoderInfo]) {
     }
 }
 
+/// Lets freed tensor buffers be reused instead of handed back to the kernel.
+///
+/// glibc serves allocations above its mmap threshold (128 KiB, rising only as such buffers are
+/// freed) with fresh mappings and trims the heap top past twice that, so each training step's
+/// multi-megabyte activations were page-faulted and zeroed anew (the MiniLM text encoder's
+/// step: 1.17–1.21 s → 1.02–1.06 s on 2 cores). Buffers up to 64 MiB now come from the heap and
+/// up to 512 MiB of free heap is kept. Other C libraries keep their own policy.
+fn keep_freed_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc's allocation thresholds; called before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
 /// Runs a binary's body: bad input (config, a path that is not a checkpoint) exits 2, any
 /// other failure 1.
 pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
@@ -114,6 +130,7 @@ pub fn main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     // on SIGPIPE instead of panicking in `println!`.
     // SAFETY: called first thing in `main`, before any thread of this process is started.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    keep_freed_buffers();
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

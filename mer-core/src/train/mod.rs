@@ -1,6 +1,7 @@
 //! Training: the learning-rate schedule, frozen encoders' features, the loop that trains a
 //! network, selects it on dev and resumes after a crash, and prediction.
 
+pub mod adamw;
 pub mod data;
 pub mod error;
 pub mod evaluate;

@@ -4,6 +4,11 @@
 /// results in item order. Item `i` goes to thread `i % workers`, so long and short items spread
 /// evenly; each thread gets its own `state()` (a handle on weights, say), made on the calling
 /// thread.
+///
+/// With more than one worker, each runs its items inside a rayon pool of its own single thread:
+/// the items are the parallelism, so the CPU kernels' rayon loops (which otherwise split every
+/// operation over the global pool) stay on the worker's core instead of all workers queueing
+/// for the same threads (MiniLM on MELD: 190 → 290 utterances/s on 2 cores).
 pub fn round_robin<S: Send, R: Send>(
     count: usize,
     workers: usize,
@@ -21,10 +26,18 @@ pub fn round_robin<S: Send, R: Send>(
             .map(|w| {
                 let (state, work) = (state(), &work);
                 scope.spawn(move || {
-                    (w..count)
-                        .step_by(workers)
-                        .map(|i| (i, work(&state, i)))
-                        .collect::<Vec<_>>()
+                    let own = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+                    let items = move || {
+                        (w..count)
+                            .step_by(workers)
+                            .map(|i| (i, work(&state, i)))
+                            .collect::<Vec<_>>()
+                    };
+                    match own {
+                        Ok(pool) => pool.install(items),
+                        // No thread to spare: the items still run, sharing the global pool.
+                        Err(_) => items(),
+                    }
                 })
             })
             .collect();
@@ -56,6 +69,11 @@ mod tests {
             },
             |_, i| {
                 threads.lock().unwrap().insert(std::thread::current().id());
+                assert_eq!(
+                    rayon::current_num_threads(),
+                    1,
+                    "a worker's rayon loops stay on it"
+                );
                 i * i
             },
         );

@@ -276,10 +276,22 @@ pub struct ClipFigures {
     /// Frames decoded to sample 16 (non-reference frames that are not sampled, and every frame
     /// after the last sampled one, are skipped).
     pub decoded: usize,
-    /// Mean milliseconds to sample 16 RGB frames.
+    /// Median milliseconds to sample 16 RGB frames.
     pub ms_per_clip: f64,
-    /// Mean milliseconds to load the audio as 16 kHz mono (`None`: no audio stream).
+    /// Median milliseconds to load the audio as 16 kHz mono (`None`: no audio stream).
     pub audio_ms: Option<f64>,
+}
+
+/// Median milliseconds of `runs` calls (at least one).
+fn median_ms<E>(runs: usize, mut call: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    let mut times = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        call()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }
 
 /// Times 16-frame sampling (and audio loading) of every video in `dir`, `runs` times each after
@@ -301,19 +313,11 @@ pub fn media(dir: &Path, runs: usize) -> anyhow::Result<Vec<ClipFigures>> {
     for clip in clips {
         let warm_up = sample_frames(&clip, 16)?;
         let (frames, decoded) = (warm_up.total, warm_up.decoded);
-        let started = Instant::now();
-        for _ in 0..runs {
-            sample_frames(&clip, 16)?;
-        }
-        let ms_per_clip = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        let ms_per_clip = median_ms(runs, || sample_frames(&clip, 16).map(drop))?;
         let audio_ms = match load_audio(&clip, &AudioOptions::default()) {
-            Ok(_) => {
-                let started = Instant::now();
-                for _ in 0..runs {
-                    load_audio(&clip, &AudioOptions::default())?;
-                }
-                Some(started.elapsed().as_secs_f64() * 1000.0 / runs as f64)
-            }
+            Ok(_) => Some(median_ms(runs, || {
+                load_audio(&clip, &AudioOptions::default()).map(drop)
+            })?),
             Err(mer_datasets::media::MediaError::NoStream { .. }) => None,
             Err(e) => return Err(e.into()),
         };

@@ -2,6 +2,7 @@
 //! VideoMAE preprocessing of those frames.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::media::Type;
@@ -149,15 +150,16 @@ pub fn sample_frames(path: &Path, n: usize) -> Result<Frames, MediaError> {
         };
         p.counted += 1;
         if frame_index < total && is_wanted[frame_index] && p.chosen[frame_index].is_none() {
-            let bytes = convert(decoded)?;
-            p.chosen[frame_index] = Some(bytes.clone());
+            // Shared, not copied: a 720p frame is 2.7 MB.
+            let bytes = Rc::new(convert(decoded)?);
+            p.chosen[frame_index] = Some(Rc::clone(&bytes));
             p.found += 1;
             p.last_rgb = Some((frame_index, bytes));
         } else if frame_index >= last_wanted
             && p.last_rgb.as_ref().is_none_or(|(i, _)| frame_index > *i)
         {
             // Past the last wanted frame: kept as the stand-in for frames the clip lacks.
-            p.last_rgb = Some((frame_index, convert(decoded)?));
+            p.last_rgb = Some((frame_index, Rc::new(convert(decoded)?)));
         }
         Ok(())
     };
@@ -268,13 +270,13 @@ fn is_disposable_avcc(data: &[u8]) -> bool {
 /// What decoding has kept so far.
 struct Picked {
     /// The RGB bytes of each wanted frame index, once decoded.
-    chosen: Vec<Option<Vec<u8>>>,
+    chosen: Vec<Option<Rc<Vec<u8>>>>,
     /// Wanted frames decoded.
     found: usize,
     /// Frames the decoder has output.
     counted: usize,
     /// The latest converted frame: the stand-in for frames the clip lacks.
-    last_rgb: Option<(usize, Vec<u8>)>,
+    last_rgb: Option<(usize, Rc<Vec<u8>>)>,
 }
 
 /// Frames of the best video stream, counted by decoding (for containers that do not say).

@@ -67,6 +67,24 @@ pub fn gelu(x: Tracked) -> Tracked {
 }
 
 #[derive(Debug)]
+struct Contiguous;
+
+impl Backward<Cpu, 1> for Contiguous {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        // The same values in the same shape: the gradient passes through.
+        unary::<Cpu, _>(ops.parents, ops.node, grads, |dy| dy);
+    }
+}
+
+/// The values stored row-major.
+pub fn contiguous(x: Tracked) -> Tracked {
+    let out = cpu::contiguous(&x.primitive);
+    record(Contiguous, &x, (), out)
+}
+
+#[derive(Debug)]
 struct Dropout;
 
 impl Backward<Cpu, 1> for Dropout {

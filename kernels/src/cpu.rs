@@ -68,6 +68,14 @@ fn shape(t: &NdArrayTensor) -> Vec<usize> {
     view(t).shape().to_vec()
 }
 
+/// The values stored row-major: shared when they already are, else copied run by run.
+pub fn contiguous(x: &NdArrayTensor) -> NdArrayTensor {
+    match values(x) {
+        Cow::Borrowed(_) => x.clone(),
+        Cow::Owned(data) => tensor(&shape(x), data),
+    }
+}
+
 /// GELU (erf form).
 pub fn gelu(x: &NdArrayTensor) -> NdArrayTensor {
     let input = values(x);

@@ -85,6 +85,18 @@ fn back<B: Backend, const D: usize>(route: Route<B>) -> Tensor<B, D> {
     }
 }
 
+/// `x` with its values stored row-major, for a `reshape` of a permuted tensor: Burn's ndarray
+/// backend copies those element by element through dynamic-rank iterators (a VideoMAE patchify
+/// was a fifth of the demo video encoder's step); this copies whole last-axis runs. Other
+/// backends: `x` as it is (their reshape does its own copy).
+pub fn contiguous<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match route(x) {
+        Route::Cpu(x) => tensor(cpu::contiguous(&x)),
+        Route::Tracked(x) => tensor(autodiff::contiguous(x)),
+        other => back(other),
+    }
+}
+
 /// GELU, the exact (erf) form: `x · Φ(x)`.
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     match route(x) {

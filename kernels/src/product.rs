@@ -54,17 +54,20 @@ impl Matrix {
 /// # Safety
 /// `lhs` and `rhs` must point at live matrices of their shapes and strides, and `out` at
 /// `lhs.rows · rhs.cols` writable values no one else touches.
-unsafe fn multiply(out: *mut f32, lhs: Matrix, rhs: Matrix, accumulate: bool, threads: usize) {
+unsafe fn multiply(out: *mut f32, lhs: Matrix, rhs: Matrix, accumulate: bool) {
     debug_assert_eq!(lhs.cols, rhs.rows);
     let (m, n) = (lhs.rows, rhs.cols);
-    let bands = bands(m, n, lhs.cols, threads);
+    let bands = bands(m, n, lhs.cols);
     if bands == 1 {
         // SAFETY: the caller's contract.
         return unsafe { gemm_into(out, n, lhs, rhs, accumulate) };
     }
-    // One band of the output per thread, each a single-threaded product: gemm's own splitting
+    // Bands of the output as rayon tasks, each a single-threaded product: gemm's own splitting
     // scaled poorly here (2 threads: 1.0–1.3× one thread at MiniLM's shapes). Each band packs
     // the other operand whole, so the bands run along the longer side, whose operand is larger.
+    // The bands depend on the shape alone, never on the thread count: gemm's blocking follows
+    // the band's shape, so the bits of a result do too, and a run must not change with the
+    // threads it had.
     let out = out as usize;
     (0..bands).into_par_iter().for_each(|b| {
         let out = out as *mut f32;
@@ -125,16 +128,23 @@ unsafe fn gemm_into(
     }
 }
 
-/// How many bands an `m × k · k × n` product is split into over `threads` threads: one per
-/// thread when each keeps at least 64 rows (or columns) and a million multiply-adds, else one.
-fn bands(m: usize, n: usize, k: usize, threads: usize) -> usize {
-    let bands = threads.min(m.max(n) / 64).max(1);
-    if bands > 1 && m * n * k / bands >= 1 << 20 {
-        bands
-    } else {
-        1
+/// How many bands an `m × k · k × n` product is split into: bands of at most [`BAND`] rows (or
+/// columns), a multiple of 4 of them so that 2 or 4 threads get equal shares, when the product
+/// is large enough to share out; else one.
+fn bands(m: usize, n: usize, k: usize) -> usize {
+    if m * n * k < 1 << 21 {
+        return 1;
     }
+    let long = m.max(n);
+    long.div_ceil(BAND)
+        .next_multiple_of(4)
+        .min(long / 16)
+        .max(1)
 }
+
+/// Rows (or columns) per band at most: 128 measured fastest at MiniLM's shapes (bands of 64
+/// repack the other operand too often; 256 leaves threads idle at the end).
+const BAND: usize = 128;
 
 /// The first index and length of band `b` of `bands` over `len`.
 fn band(len: usize, bands: usize, b: usize) -> (usize, usize) {
@@ -188,23 +198,16 @@ pub fn batched(
     if k == 0 {
         return (shape, out);
     }
-    let threads = rayon::current_num_threads();
     let accumulate = init.is_some();
-    if lo.len() < threads {
-        for ((out, &l), &r) in out.chunks_exact_mut(m * n).zip(&lo).zip(&ro) {
+    // Matrices and their bands are rayon tasks, nested: however many there are of either.
+    out.par_chunks_exact_mut(m * n)
+        .zip(lo.par_iter().zip(&ro))
+        .for_each(|(out, (&l, &r))| {
             let (a, b) = (first(lhs, l, transpose_lhs), first(rhs, r, transpose_rhs));
-            // SAFETY: offsets and strides come from the views, which outlive the call.
-            unsafe { multiply(out.as_mut_ptr(), a, b, accumulate, threads) };
-        }
-    } else {
-        out.par_chunks_exact_mut(m * n)
-            .zip(lo.par_iter().zip(&ro))
-            .for_each(|(out, (&l, &r))| {
-                let (a, b) = (first(lhs, l, transpose_lhs), first(rhs, r, transpose_rhs));
-                // SAFETY: as above; each task writes its own output matrix.
-                unsafe { multiply(out.as_mut_ptr(), a, b, accumulate, 1) };
-            });
-    }
+            // SAFETY: offsets and strides come from the views, which outlive the call; each
+            // task writes its own output matrix.
+            unsafe { multiply(out.as_mut_ptr(), a, b, accumulate) };
+        });
     (shape, out)
 }
 
@@ -291,37 +294,51 @@ mod tests {
         }
     }
 
+    /// `multiply` on `lhs` read transposed, into an output of ones, on a pool of `threads`.
+    fn banded(lhs: &ArrayD<f32>, rhs: &ArrayD<f32>, threads: usize) -> Vec<f32> {
+        let (m, n) = (lhs.shape()[2], rhs.shape()[2]);
+        let (lhs, rhs) = (lhs.view().into_dyn(), rhs.view().into_dyn());
+        let mut out = vec![1.0f32; m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        // SAFETY: the views are alive and `out` holds m·n values.
+        pool.install(|| unsafe {
+            multiply(
+                out.as_mut_ptr(),
+                Matrix::of(&lhs, 0, true),
+                Matrix::of(&rhs, 0, false),
+                true,
+            )
+        });
+        out
+    }
+
     #[test]
-    fn products_split_into_bands_of_rows_or_columns_give_the_plain_product() {
+    fn products_split_into_bands_give_the_plain_product_with_the_same_bits_on_any_threads() {
         // Tall (bands of rows) and wide (bands of columns), the left operand read transposed,
-        // three bands that do not divide the side evenly, a bias accumulated into.
-        for (m, k, n) in [(400, 100, 90), (90, 100, 400)] {
-            assert_eq!(bands(m, n, k, 3), 3, "{m}x{k}x{n} is split");
+        // four bands that do not divide the side evenly, a bias accumulated into.
+        for (m, k, n) in [(350, 80, 90), (90, 80, 350)] {
+            assert_eq!(bands(m, n, k), 4, "{m}x{k}x{n} is split");
             let (a, b) = (array(&[1, m, k], 3), array(&[1, k, n], 4));
             let expected = reference(&a, &b);
             let at = a
-                .clone()
                 .permuted_axes(IxDyn(&[0, 2, 1]))
                 .as_standard_layout()
                 .to_owned();
-            let (lhs, rhs) = (at.view().into_dyn(), b.view().into_dyn());
-            let mut out = vec![1.0f32; m * n];
-            // SAFETY: the views are alive and `out` holds m·n values.
-            unsafe {
-                multiply(
-                    out.as_mut_ptr(),
-                    Matrix::of(&lhs, 0, true),
-                    Matrix::of(&rhs, 0, false),
-                    true,
-                    3,
-                )
-            };
+            let out = banded(&at, &b, 1);
             for (i, (x, y)) in out.iter().zip(&expected).enumerate() {
                 assert!(
                     (x - 1.0 - y).abs() < 1e-3,
                     "{m}x{k}x{n} element {i}: {x} vs {y} + 1"
                 );
             }
+            assert_eq!(
+                out,
+                banded(&at, &b, 3),
+                "{m}x{k}x{n}: 1 thread and 3 threads differ"
+            );
         }
     }
 }

@@ -178,3 +178,16 @@ fn frozen_inputs_get_no_gradient_and_inference_matches_training() {
     let plain = mer_kernels::linear(x.inner(), w.inner(), None);
     close(plain, y.inner(), "inference linear");
 }
+
+#[test]
+fn a_permuted_tensor_made_contiguous_reshapes_as_burns_and_passes_its_gradient_back() {
+    check(
+        vec![random([3, 4, 5, 6])],
+        |t| mer_kernels::contiguous(t[0].clone().permute([0, 2, 3, 1])).reshape([15, 24]),
+        |t| t[0].clone().permute([0, 2, 3, 1]).reshape([15, 24]),
+        "contiguous",
+    );
+    let x: Tensor<NdArray<f32>, 3> = random([4, 5, 6]);
+    let same = mer_kernels::contiguous(x.clone());
+    assert_eq!(same.into_data(), x.into_data(), "a row-major tensor is unchanged");
+}

@@ -197,7 +197,8 @@ impl<B: Backend> SelfAttention<B> {
         // Heads and the keys' transpose are read through strides, not copied (mer_kernels).
         let scores = matmul(q.div_scalar((d as f64).sqrt()), k.swap_dims(2, 3)) + bias;
         let probs = self.dropout.forward(softmax(scores));
-        matmul(probs, v).swap_dims(1, 2).reshape([n, t, hidden])
+        // Heads back beside each other: mer's row-major copy, then a free reshape.
+        mer_kernels::contiguous(matmul(probs, v).swap_dims(1, 2)).reshape([n, t, hidden])
     }
 }
 

@@ -76,7 +76,7 @@ where
 
     let mut progress = match read_state(&dir, config_toml)? {
         Some((progress, state)) => {
-            if !progress.finished {
+            if !progress.finished && progress.epochs_done > 0 {
                 network = network
                     .load_file(state.join("model"), &recorder, device)
                     .map_err(|e| state_error(&state, e))?;
@@ -102,6 +102,12 @@ where
             }
         }
     };
+    if progress.epochs_done == 0 {
+        // The state link exists before the first checkpoint does: a checkpoint folder without
+        // one reads as finished (`is_finished`), which a sweep's `--status` would otherwise
+        // report for this run between its first best-epoch save and its first state.
+        write_state(&dir, &progress, &network, &optimizer, &recorder)?;
+    }
     let resumed_at = progress.epochs_done;
 
     // Frozen encoders run once per input, ever: their outputs come from the feature cache.

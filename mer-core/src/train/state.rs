@@ -94,7 +94,9 @@ where
     let state = dir.join(&name);
     let _ = fs::remove_dir_all(&state);
     fs::create_dir_all(&state).map_err(io(&state))?;
-    if !progress.finished {
+    // Finished runs need no weights to resume from; nor does the state before the first epoch
+    // (resuming from it starts afresh from the seed).
+    if !progress.finished && progress.epochs_done > 0 {
         network
             .clone()
             .save_file(state.join("model"), recorder)

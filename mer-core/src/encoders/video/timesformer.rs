@@ -52,7 +52,8 @@ impl<B: Backend> FusedAttention<B> {
         let (q, k, v) = (part(0), part(1), part(2));
         let scores = matmul(q.div_scalar((d as f64).sqrt()), k.swap_dims(2, 3));
         let probs = self.dropout.forward(softmax(scores));
-        let context = matmul(probs, v).swap_dims(1, 2).reshape([n, l, hidden]);
+        let context =
+            mer_kernels::contiguous(matmul(probs, v).swap_dims(1, 2)).reshape([n, l, hidden]);
         self.output.forward(context)
     }
 }

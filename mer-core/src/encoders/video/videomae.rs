@@ -119,12 +119,13 @@ pub fn patches<B: Backend>(pixels: Tensor<B, 5>, t: usize, p: usize) -> Tensor<B
     let [n, f, c, s, _] = pixels.dims();
     let (ft, sp) = (f / t, s / p);
     // In two steps: the CPU backend allows six dimensions.
+    // Each permuted tensor is made row-major by mer's copy before the reshape (Burn's own copy
+    // walks it element by element).
     let rows = pixels
         .reshape([n * ft, t, c, sp, p, s])
-        .permute([0, 3, 2, 1, 4, 5])
-        .reshape([n * ft * sp, c * t * p, sp, p]);
-    rows.permute([0, 2, 1, 3])
-        .reshape([n, ft * sp * sp, c * t * p * p])
+        .permute([0, 3, 2, 1, 4, 5]);
+    let rows = mer_kernels::contiguous(rows).reshape([n * ft * sp, c * t * p, sp, p]);
+    mer_kernels::contiguous(rows.permute([0, 2, 1, 3])).reshape([n, ft * sp * sp, c * t * p * p])
 }
 
 /// VideoMAE's fixed position table [tokens, hidden]: sin on even, cos on odd dimensions, at

@@ -189,5 +189,9 @@ fn a_permuted_tensor_made_contiguous_reshapes_as_burns_and_passes_its_gradient_b
     );
     let x: Tensor<NdArray<f32>, 3> = random([4, 5, 6]);
     let same = mer_kernels::contiguous(x.clone());
-    assert_eq!(same.into_data(), x.into_data(), "a row-major tensor is unchanged");
+    assert_eq!(
+        same.into_data(),
+        x.into_data(),
+        "a row-major tensor is unchanged"
+    );
 }

@@ -142,8 +142,8 @@ fn bands(m: usize, n: usize, k: usize) -> usize {
         .max(1)
 }
 
-/// Rows (or columns) per band at most: 128 measured fastest at MiniLM's shapes (bands of 64
-/// repack the other operand too often; 256 leaves threads idle at the end).
+/// Rows (or columns) per band at most: 128 measured fastest at MiniLM's shapes on 2 threads
+/// (bands of 64 repacked the other operand too often; one band per thread ran slower).
 const BAND: usize = 128;
 
 /// The first index and length of band `b` of `bands` over `len`.

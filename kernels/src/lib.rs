@@ -278,45 +278,38 @@ pub fn linear<B: Backend>(
     }
 }
 
-/// One AdamW step of a parameter: `(param, grad, moments)` → the updated parameter and its
-/// first and second moments; `moments` is None on a parameter's first step. One pass, in place,
-/// on the CPU; Burn's element-wise operations (the same formula) elsewhere.
+/// A parameter, its gradient and its moments (None before its first step), as an AdamW step
+/// takes them.
+pub type AdamWInputs<B, const D: usize> = (
+    Tensor<B, D>,
+    Tensor<B, D>,
+    Option<(Tensor<B, D>, Tensor<B, D>)>,
+);
+
+/// The updated parameter and its first and second moments.
+pub type AdamWOutputs<B, const D: usize> = (Tensor<B, D>, Tensor<B, D>, Tensor<B, D>);
+
+/// One AdamW step of a parameter on the CPU, in one pass and in place. Tensors of any other
+/// backend are handed back unchanged (`Err`), for Burn's `AdamW` to step.
 pub fn adamw<B: Backend, const D: usize>(
-    param: Tensor<B, D>,
-    grad: Tensor<B, D>,
-    moments: Option<(Tensor<B, D>, Tensor<B, D>)>,
+    (param, grad, moments): AdamWInputs<B, D>,
     step: &AdamWStep,
-) -> (Tensor<B, D>, Tensor<B, D>, Tensor<B, D>) {
+) -> Result<AdamWOutputs<B, D>, AdamWInputs<B, D>> {
     let routes = (
         route(param),
         route(grad),
         moments.map(|(m, v)| (route(m), route(v))),
     );
-    let (param, grad, moments) = match routes {
-        (Route::Cpu(p), Route::Cpu(g), None) => {
-            let (p, m, v) = cpu::adamw(p, &g, None, step);
-            return (tensor(p), tensor(m), tensor(v));
-        }
+    let (p, g, moments) = match routes {
+        (Route::Cpu(p), Route::Cpu(g), None) => (p, g, None),
         (Route::Cpu(p), Route::Cpu(g), Some((Route::Cpu(m), Route::Cpu(v)))) => {
-            let (p, m, v) = cpu::adamw(p, &g, Some((m, v)), step);
-            return (tensor(p), tensor(m), tensor(v));
+            (p, g, Some((m, v)))
         }
-        (p, g, moments) => (back::<B, D>(p), back::<B, D>(g), moments),
+        (p, g, moments) => {
+            let moments = moments.map(|(m, v)| (back(m), back(v)));
+            return Err((back(p), back(g), moments));
+        }
     };
-    let (b1, b2) = (step.beta_1, step.beta_2);
-    let (m, v) = match moments {
-        Some((m, v)) => (
-            back::<B, D>(m).mul_scalar(b1) + grad.clone().mul_scalar(1.0 - b1),
-            back::<B, D>(v).mul_scalar(b2) + grad.square().mul_scalar(1.0 - b2),
-        ),
-        None => (
-            grad.clone().mul_scalar(1.0 - b1),
-            grad.square().mul_scalar(1.0 - b2),
-        ),
-    };
-    let m_hat = m.clone().div_scalar(1.0 - b1.powi(step.time));
-    let v_hat = v.clone().div_scalar(1.0 - b2.powi(step.time));
-    let delta = m_hat / v_hat.sqrt().add_scalar(step.epsilon);
-    let decay = 1.0 - step.lr * step.weight_decay as f64;
-    (param.mul_scalar(decay) - delta.mul_scalar(step.lr), m, v)
+    let (p, m, v) = cpu::adamw(p, &g, moments, step);
+    Ok((tensor(p), tensor(m), tensor(v)))
 }

@@ -1,5 +1,5 @@
 //! AdamW whose update is one pass over each parameter on the CPU (`mer_kernels::adamw`) and
-//! Burn's element-wise operations elsewhere. The state is Burn's `AdamWState`, so optimiser
+//! Burn's own `AdamW` on other backends. The state is Burn's `AdamWState`, so optimiser
 //! records saved by Burn's `AdamW` (resume states of earlier runs) load unchanged.
 
 use burn::config::Config;
@@ -31,12 +31,14 @@ pub struct AdamWConfig {
 }
 
 /// AdamW (Loshchilov & Hutter) with bias-corrected moments, as `torch.optim.AdamW`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AdamW {
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
     weight_decay: f32,
+    /// The same settings, for tensors the CPU kernel does not take.
+    burn: burn::optim::AdamW,
 }
 
 impl AdamWConfig {
@@ -47,6 +49,12 @@ impl AdamWConfig {
             beta_2: self.beta_2,
             epsilon: self.epsilon,
             weight_decay: self.weight_decay,
+            burn: burn::optim::AdamWConfig::new()
+                .with_beta_1(self.beta_1)
+                .with_beta_2(self.beta_2)
+                .with_epsilon(self.epsilon)
+                .with_weight_decay(self.weight_decay)
+                .build(),
         };
         let adaptor = OptimizerAdaptor::from(optimizer);
         match &self.grad_clipping {
@@ -81,9 +89,17 @@ impl<B: Backend> SimpleOptimizer<B> for AdamW {
             weight_decay: self.weight_decay,
             time: time as i32,
         };
-        let (tensor, m, v) = mer_kernels::adamw(tensor, grad, moments, &step);
-        let momentum = AdaptiveMomentumState::new(time, m, v);
-        (tensor, Some(AdamWState::new(momentum)))
+        match mer_kernels::adamw((tensor, grad, moments), &step) {
+            Ok((tensor, m, v)) => {
+                let momentum = AdaptiveMomentumState::new(time, m, v);
+                (tensor, Some(AdamWState::new(momentum)))
+            }
+            Err((tensor, grad, moments)) => {
+                let state = moments
+                    .map(|(m, v)| AdamWState::new(AdaptiveMomentumState::new(time - 1, m, v)));
+                self.burn.step(lr, tensor, grad, state)
+            }
+        }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &B::Device) -> Self::State<D> {

@@ -283,7 +283,7 @@ pub struct ClipFigures {
 }
 
 /// Median milliseconds of `runs` calls (at least one).
-fn median_ms<E>(runs: usize, mut call: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+pub fn median_ms<E>(runs: usize, mut call: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
     let mut times = Vec::with_capacity(runs.max(1));
     for _ in 0..runs.max(1) {
         let started = Instant::now();

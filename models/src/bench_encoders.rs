@@ -9,7 +9,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::backend::{Autodiff, NdArray};
@@ -175,15 +174,11 @@ impl EncoderFigures {
 /// The median of `steps` timed calls after one warm-up, in milliseconds.
 fn median_ms(steps: usize, mut call: impl FnMut()) -> f64 {
     call();
-    let mut times: Vec<f64> = (0..steps.max(1))
-        .map(|_| {
-            let started = Instant::now();
-            call();
-            started.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    let timed = crate::bench::median_ms(steps, || {
+        call();
+        Ok::<(), std::convert::Infallible>(())
+    });
+    timed.unwrap_or_else(|never| match never {})
 }
 
 /// A loss that reads every output value.

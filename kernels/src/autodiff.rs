@@ -85,6 +85,24 @@ pub fn contiguous(x: Tracked) -> Tracked {
 }
 
 #[derive(Debug)]
+struct RoundBf16;
+
+impl Backward<Cpu, 1> for RoundBf16 {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        // A cast's gradient is the incoming one cast the same way.
+        unary::<Cpu, _>(ops.parents, ops.node, grads, |dy| cpu::round_bf16(&dy));
+    }
+}
+
+/// The values rounded to bf16, as a cast to bf16 and back would.
+pub fn round_bf16(x: Tracked) -> Tracked {
+    let out = cpu::round_bf16(&x.primitive);
+    record(RoundBf16, &x, (), out)
+}
+
+#[derive(Debug)]
 struct Dropout;
 
 impl Backward<Cpu, 1> for Dropout {

@@ -76,6 +76,15 @@ pub fn contiguous(x: &NdArrayTensor) -> NdArrayTensor {
     }
 }
 
+/// Every value rounded to the nearest bf16 (see `precision`).
+pub fn round_bf16(x: &NdArrayTensor) -> NdArrayTensor {
+    let out = values(x)
+        .iter()
+        .map(|&v| crate::precision::round_bf16(v))
+        .collect();
+    tensor(&shape(x), out)
+}
+
 /// GELU (erf form).
 pub fn gelu(x: &NdArrayTensor) -> NdArrayTensor {
     let input = values(x);

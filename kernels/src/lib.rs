@@ -18,6 +18,7 @@ mod autodiff;
 mod cpu;
 mod math;
 mod optim;
+mod precision;
 mod product;
 mod slices;
 
@@ -30,6 +31,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor, TensorPrimitive, activation, s};
 
 pub use optim::AdamWStep;
+pub use precision::{Precision, autocast};
 
 /// Where a tensor's operations go.
 enum Route<B: Backend> {
@@ -238,8 +240,18 @@ pub fn layer_norm<B: Backend, const D: usize>(
 }
 
 /// `a · b` over the last two axes; the leading axes must match (no broadcasting) for the CPU
-/// kernel, otherwise Burn's product runs.
+/// kernel, otherwise Burn's product runs. Inside [`autocast`] to bf16, a bf16 product.
 pub fn matmul<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
+    match precision::current() {
+        Precision::F32 => matmul_f32(a, b),
+        Precision::Bf16 if precision::casts(&a) => {
+            precision::to_f32(precision::to_bf16(a).matmul(precision::to_bf16(b)))
+        }
+        Precision::Bf16 => round_bf16(matmul_f32(round_bf16(a), round_bf16(b))),
+    }
+}
+
+fn matmul_f32<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
     if a.dims()[..D - 2] != b.dims()[..D - 2] {
         return a.matmul(b);
     }
@@ -250,11 +262,41 @@ pub fn matmul<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> T
     }
 }
 
-/// `x · w + bias`.
+/// `x · w + bias`. Inside [`autocast`] to bf16, `x · w` is a bf16 product and the bias is
+/// added in f32.
 ///
 /// # Shapes
 /// `x` [rows, in], `w` [in, out], `bias` [out] → [rows, out].
 pub fn linear<B: Backend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    if precision::current() == Precision::F32 {
+        return linear_f32(x, w, bias);
+    }
+    let product = if precision::casts(&x) {
+        precision::to_f32(precision::to_bf16(x).matmul(precision::to_bf16(w)))
+    } else {
+        round_bf16(linear_f32(round_bf16(x), round_bf16(w), None))
+    };
+    match bias {
+        Some(b) => product + b.unsqueeze_dim(0),
+        None => product,
+    }
+}
+
+/// `x` rounded to bf16 where the backend has no bf16 type to cast to: mer's CPU kernels do it;
+/// Burn's ndarray operations (`MER_CPU_KERNELS=0`) keep f32.
+fn round_bf16<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match route(x) {
+        Route::Cpu(x) => tensor(cpu::round_bf16(&x)),
+        Route::Tracked(x) => tensor(autodiff::round_bf16(x)),
+        other => back(other),
+    }
+}
+
+fn linear_f32<B: Backend>(
     x: Tensor<B, 2>,
     w: Tensor<B, 2>,
     bias: Option<Tensor<B, 1>>,

@@ -195,3 +195,62 @@ fn a_permuted_tensor_made_contiguous_reshapes_as_burns_and_passes_its_gradient_b
         "a row-major tensor is unchanged"
     );
 }
+
+/// `t` rounded to bf16 (nearest, ties to even), as a reference independent of the kernels.
+fn bf16<const D: usize>(t: Tensor<NdArray<f32>, D>) -> Tensor<NdArray<f32>, D> {
+    let shape = t.shape();
+    let values: Vec<f32> = t.into_data().to_vec().unwrap();
+    let rounded: Vec<f32> = values
+        .iter()
+        .map(|v| {
+            let bits = v.to_bits();
+            f32::from_bits((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF_0000)
+        })
+        .collect();
+    Tensor::from_data(
+        burn::tensor::TensorData::new(rounded, shape),
+        &Default::default(),
+    )
+}
+
+#[test]
+fn bf16_products_multiply_rounded_operands_on_both_cpu_routes() {
+    use mer_kernels::{Precision, autocast};
+    type Cpu = NdArray<f32>;
+    let (x, w): (Tensor<Cpu, 2>, Tensor<Cpu, 2>) = (random([6, 9]), random([9, 5]));
+    let b: Tensor<Cpu, 1> = random([5]);
+    let expected = bf16(bf16(x.clone()).matmul(bf16(w.clone()))) + b.clone().unsqueeze_dim(0);
+    let plain = autocast(Precision::Bf16, || {
+        mer_kernels::linear(x.clone(), w.clone(), Some(b.clone()))
+    });
+    // Sums in another order can land a value on the other side of a bf16 rounding boundary:
+    // one bf16 step (2^-8 relative) is allowed.
+    let within_a_step = |a: Tensor<NdArray<f32>, 2>, b: Tensor<NdArray<f32>, 2>, what: &str| {
+        let diff: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
+        let scale: f32 = b.abs().max().into_scalar();
+        assert!(diff <= scale / 256.0, "{what}: differs by {diff}");
+    };
+    within_a_step(plain.clone(), expected, "bf16 linear");
+    let exact = mer_kernels::linear(x.clone(), w.clone(), Some(b.clone()));
+    let off: f32 = (exact - plain).abs().max().into_scalar();
+    assert!(off > 0.0, "the product is not the f32 one");
+
+    let tracked = autocast(Precision::Bf16, || {
+        mer_kernels::matmul(
+            Tensor::<Ad, 2>::from_inner(x.clone()).require_grad(),
+            Tensor::<Ad, 2>::from_inner(w.clone()),
+        )
+    });
+    within_a_step(
+        tracked.inner(),
+        bf16(bf16(x).matmul(bf16(w.clone()))),
+        "bf16 matmul, tracked",
+    );
+    // Outside autocast the same call is f32 again.
+    let y: Tensor<NdArray<f32>, 2> = random([2, 9]);
+    close(
+        mer_kernels::matmul(y.clone(), w.clone()),
+        y.matmul(w),
+        "f32 after autocast",
+    );
+}

@@ -197,7 +197,7 @@ pub fn encoder_throughput(run: &RunConfig<UnimodalConfig>, data: &TrainData) -> 
         "text",
         &data.train,
         &indices,
-        data.pad_id,
+        (data.pad_id, &Default::default()),
         std::env::var("MER_ENCODE_BATCH")
             .ok()
             .and_then(|v| v.parse().ok())

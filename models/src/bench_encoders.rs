@@ -11,21 +11,19 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor};
 use mer_core::config::schema::ConfigValue;
 use mer_core::config::{RawConfig, Source};
 use mer_core::encoders::audio::AudioEncoderConfig;
 use mer_core::encoders::text::TextEncoderConfig;
 use mer_core::encoders::video::VideoEncoderConfig;
+use mer_core::registry::CpuTraining;
 use mer_core::train::adamw::AdamWConfig;
+use mer_kernels::{Precision, autocast};
 use serde::Serialize;
-
-type Inference = NdArray<f32>;
-type Training = Autodiff<Inference>;
 
 const DEMO: &str = include_str!("../../experiments/multimodal/demo.toml");
 
@@ -44,17 +42,18 @@ pub struct EncoderCase {
 }
 
 /// The cases' names, in the order they run (`--case` takes these).
-pub const CASES: [&str; 6] = [
+pub const CASES: [&str; 7] = [
     "text-demo",
     "text-minilm",
     "audio-demo",
     "video-demo",
     "audio-base",
     "video-base",
+    "bert-base",
 ];
 
 /// Which cases: the demo's encoders and the MiniLM text encoder (`demo`), or the base-size
-/// audio and video encoders too (`all`).
+/// audio, video and text (BERT-base: 32 × 128 tokens) encoders too (`all`).
 pub fn cases(all: bool) -> anyhow::Result<Vec<EncoderCase>> {
     let demo: toml::Table = toml::from_str(DEMO)?;
     let table = |key: &str| toml::to_string(&demo["model"][key]).expect("a table");
@@ -73,9 +72,25 @@ pub fn cases(all: bool) -> anyhow::Result<Vec<EncoderCase>> {
     if all {
         out.push(case("audio-base", "audio", 2, 16_000, DATA2VEC_AUDIO_BASE)?);
         out.push(case("video-base", "video", 1, 0, VIDEOMAE_BASE)?);
+        out.push(case("bert-base", "text", 32, 128, BERT_BASE)?);
     }
     Ok(out)
 }
+
+/// bert-base-uncased's shape: the reference point of GPU training speed.
+const BERT_BASE: &str = r#"pooling = "mean"
+[shape]
+family = "bert"
+vocab_size = 30522
+hidden = 768
+layers = 12
+heads = 12
+intermediate = 3072
+max_positions = 512
+type_vocab_size = 2
+layer_norm_eps = 1e-12
+pad_token_id = 0
+"#;
 
 /// all-MiniLM-L6-v2's shape.
 const MINILM: &str = r#"pooling = "mean"
@@ -171,9 +186,11 @@ impl EncoderFigures {
     }
 }
 
-/// The median of `steps` timed calls after one warm-up, in milliseconds.
-fn median_ms(steps: usize, mut call: impl FnMut()) -> f64 {
-    call();
+/// The median of `steps` timed calls after `warmup` untimed ones, in milliseconds.
+fn median_ms(steps: usize, warmup: usize, mut call: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        call();
+    }
     let timed = crate::bench::median_ms(steps, || {
         call();
         Ok::<(), std::convert::Infallible>(())
@@ -186,71 +203,93 @@ fn loss<B: Backend>(pooled: Tensor<B, 2>) -> Tensor<B, 1> {
     pooled.powf_scalar(2.0).mean()
 }
 
+/// How a case is timed: where, at which precision, and how many calls.
+#[derive(Debug, Clone)]
+pub struct Timing<D> {
+    pub device: D,
+    pub precision: Precision,
+    /// Timed calls (the median is reported).
+    pub steps: usize,
+    /// Untimed calls first: on a GPU, the first calls of a shape compile and autotune its
+    /// kernels.
+    pub warmup: usize,
+}
+
 /// Forward and training-step milliseconds of `network` on fixed random inputs.
-fn measure<M>(
+fn measure<B, M>(
     network: M,
-    steps: usize,
-    forward: impl Fn(&M::InnerModule) -> Tensor<Inference, 2>,
-    train_forward: impl Fn(&M) -> Tensor<Training, 2>,
+    timing: &Timing<B::Device>,
+    forward: impl Fn(&M::InnerModule) -> Tensor<B::InnerBackend, 2>,
+    train_forward: impl Fn(&M) -> Tensor<B, 2>,
 ) -> (f64, f64)
 where
-    M: AutodiffModule<Training>,
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
 {
+    let precision = timing.precision;
     let inner = network.valid();
-    let forward_ms = median_ms(steps, || {
-        let _ = forward(&inner).into_data();
+    let forward_ms = median_ms(timing.steps, timing.warmup, || {
+        // Reading the output back waits for the device.
+        let _ = autocast(precision, || forward(&inner)).into_data();
     });
     drop(inner);
-    let mut optimizer = AdamWConfig::new().init::<Training, M>();
+    let mut optimizer = AdamWConfig::new().init::<B, M>();
     let mut network = Some(network);
-    let train_step_ms = median_ms(steps, || {
+    let train_step_ms = median_ms(timing.steps, timing.warmup, || {
         let current = network.take().expect("the network between steps");
-        let grads = loss(train_forward(&current)).backward();
+        let grads = loss(autocast(precision, || train_forward(&current))).backward();
         let grads = GradientsParams::from_grads(grads, &current);
         network = Some(optimizer.step(1e-4, current, grads));
+        B::sync(&timing.device).expect("the device finishes the step");
     });
     (forward_ms, train_step_ms)
 }
 
-/// mer's figures for one case.
-pub fn run_case(case: &EncoderCase, steps: usize) -> anyhow::Result<(f64, f64)> {
-    let device = Default::default();
-    Training::seed(&device, 7);
+/// mer's figures for one case on backend `B`: forward and training-step milliseconds.
+pub fn run_case<B: AutodiffBackend>(
+    case: &EncoderCase,
+    timing: &Timing<B::Device>,
+) -> anyhow::Result<(f64, f64)> {
+    let device = &timing.device;
+    B::seed(device, 7);
     let n = case.batch;
     Ok(match case.modality {
         "text" => {
             let config: TextEncoderConfig = resolve(case.name, &case.toml)?;
             let vocab = config.shape.as_ref().map_or(64, |s| s.vocab_size);
             let t = case.length;
-            let ids = Tensor::<Inference, 2, Int>::random(
+            let ids = Tensor::<B::InnerBackend, 2, Int>::random(
                 [n, t],
                 Distribution::Uniform(3.0, vocab as f64),
-                &device,
+                device,
             );
-            let mask = Tensor::<Inference, 2, Int>::ones([n, t], &device);
+            let mask = Tensor::<B::InnerBackend, 2, Int>::ones([n, t], device);
             let (ids_t, mask_t) = (
-                Tensor::<Training, 2, Int>::from_inner(ids.clone()),
-                Tensor::<Training, 2, Int>::from_inner(mask.clone()),
+                Tensor::<B, 2, Int>::from_inner(ids.clone()),
+                Tensor::<B, 2, Int>::from_inner(mask.clone()),
             );
             measure(
-                config.init::<Training>(&device),
-                steps,
+                config.init::<B>(device),
+                timing,
                 |m| m.forward(ids.clone(), mask.clone()),
                 |m| m.forward(ids_t.clone(), mask_t.clone()),
             )
         }
         "audio" => {
             let config: AudioEncoderConfig = resolve(case.name, &case.toml)?;
-            let waves =
-                Tensor::<Inference, 2>::random([n, case.length], Distribution::Default, &device);
-            let mask = Tensor::<Inference, 2, Int>::ones([n, case.length], &device);
+            let waves = Tensor::<B::InnerBackend, 2>::random(
+                [n, case.length],
+                Distribution::Default,
+                device,
+            );
+            let mask = Tensor::<B::InnerBackend, 2, Int>::ones([n, case.length], device);
             let (waves_t, mask_t) = (
-                Tensor::<Training, 2>::from_inner(waves.clone()),
-                Tensor::<Training, 2, Int>::from_inner(mask.clone()),
+                Tensor::<B, 2>::from_inner(waves.clone()),
+                Tensor::<B, 2, Int>::from_inner(mask.clone()),
             );
             measure(
-                config.init::<Training>(&device),
-                steps,
+                config.init::<B>(device),
+                timing,
                 |m| m.forward(waves.clone(), mask.clone()),
                 |m| m.forward(waves_t.clone(), mask_t.clone()),
             )
@@ -259,11 +298,11 @@ pub fn run_case(case: &EncoderCase, steps: usize) -> anyhow::Result<(f64, f64)> 
             let config: VideoEncoderConfig = resolve(case.name, &case.toml)?;
             let input = config.input().context("the video input's shape")?;
             let shape = [n, input.frames, 3, input.size, input.size];
-            let pixels = Tensor::<Inference, 5>::random(shape, Distribution::Default, &device);
-            let pixels_t = Tensor::<Training, 5>::from_inner(pixels.clone());
+            let pixels = Tensor::<B::InnerBackend, 5>::random(shape, Distribution::Default, device);
+            let pixels_t = Tensor::<B, 5>::from_inner(pixels.clone());
             measure(
-                config.init::<Training>(&device),
-                steps,
+                config.init::<B>(device),
+                timing,
                 |m| m.forward(pixels.clone()),
                 |m| m.forward(pixels_t.clone()),
             )
@@ -328,8 +367,14 @@ pub fn report(
         cases.retain(|c| only.iter().any(|n| n == c.name));
     }
     let mut figures = Vec::new();
+    let timing = Timing {
+        device: Default::default(),
+        precision: Precision::F32,
+        steps,
+        warmup: 1,
+    };
     for case in &cases {
-        let (forward_ms, train_step_ms) = run_case(case, steps)?;
+        let (forward_ms, train_step_ms) = run_case::<CpuTraining>(case, &timing)?;
         eprintln!(
             "{}: forward {forward_ms:.1} ms, train step {train_step_ms:.1} ms",
             case.name

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use mer_core::config::{ConfigError, RawConfig, Source};
 use mer_core::input::MediaFeed;
-use mer_core::registry::{Device, Registration, RunInputs};
+use mer_core::registry::{Registration, RunInputs};
 use mer_core::run::Metrics;
 use mer_core::train;
 use mer_datasets::media::ClipLoader;
@@ -44,8 +44,9 @@ pub enum RunCommand {
 pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Where to train: `cpu`, or `cuda` (an NVIDIA GPU; needs a `--features cuda` build).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// Where to train: `cpu`, or `cuda` / `cuda:N` (the first or the N-th NVIDIA GPU; needs a
+    /// `--features cuda` build).
+    #[arg(long, default_value = "cpu", value_parser = results::parse_device)]
     pub device: String,
 }
 
@@ -137,12 +138,7 @@ pub fn train_run(
         data.test.len(),
         modalities.join("+")
     );
-    let device = match device {
-        #[cfg(feature = "cuda")]
-        "cuda" => Device::Cuda,
-        _ => Device::Cpu,
-    };
-    let outcome = (registration.train)(raw, &data, device)?;
+    let outcome = (registration.train)(raw, &data, results::device(device))?;
     results::print_outcome(&outcome, &data);
     Ok(outcome)
 }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_encoders;
+pub mod bench_train_step;
 pub mod cli;
 pub mod commands;
 pub mod encode;

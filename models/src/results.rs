@@ -5,9 +5,38 @@ use mer_core::run::metrics::Metrics;
 use mer_core::train::{self, Outcome, TrainData};
 use mer_datasets::{LabelSet, Split};
 
+/// `--device`'s value: `cpu`, `cuda` (the first GPU) or `cuda:N`.
+pub fn parse_device(value: &str) -> Result<String, String> {
+    match value.strip_prefix("cuda") {
+        _ if value == "cpu" => Ok(value.to_owned()),
+        Some("") => Ok(value.to_owned()),
+        Some(index)
+            if index
+                .strip_prefix(':')
+                .is_some_and(|i| i.parse::<usize>().is_ok()) =>
+        {
+            Ok(value.to_owned())
+        }
+        _ => Err(format!("`{value}`: expected cpu, cuda or cuda:N")),
+    }
+}
+
+/// The device `--device` names (checked by [`parse_device`] and [`check_device`]).
+pub fn device(value: &str) -> mer_core::registry::Device {
+    #[cfg(feature = "cuda")]
+    if let Some(index) = value.strip_prefix("cuda") {
+        let index = index
+            .strip_prefix(':')
+            .map_or(0, |i| i.parse().unwrap_or(0));
+        return mer_core::registry::Device::Cuda(index);
+    }
+    let _ = value;
+    mer_core::registry::Device::Cpu
+}
+
 /// `--device cuda` needs a binary built with CUDA.
 pub fn check_device(device: &str) -> Result<(), ConfigError> {
-    if device == "cuda" && !cfg!(feature = "cuda") {
+    if device.starts_with("cuda") && !cfg!(feature = "cuda") {
         return Err(ConfigError::Missing(
             "--device cuda: this binary was built without CUDA (build with `--features cuda`)"
                 .into(),
@@ -57,6 +86,18 @@ pub fn print_outcome(outcome: &Outcome, data: &TrainData) {
             outcome.cache.recovered_shards
         );
     }
+    let shapes = &outcome.batch_shapes;
+    let listed: Vec<String> = shapes.iter().take(6).map(|s| s.to_string()).collect();
+    let more = if shapes.len() > listed.len() {
+        ", …"
+    } else {
+        ""
+    };
+    println!(
+        "batch shapes: {} distinct ({}{more})",
+        shapes.len(),
+        listed.join(", ")
+    );
     if let Some(mb) = crate::bench::peak_rss_mb() {
         println!("peak memory: {mb:.0} MB");
     }

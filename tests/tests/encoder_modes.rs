@@ -98,7 +98,7 @@ fn prepare(
         data,
         "demo--E",
         cache,
-        16,
+        (16, &Default::default()),
         &Default::default(),
     )
     .unwrap()
@@ -385,6 +385,57 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
         diff < 1e-4,
         "the export computes the adapted model (Δ {diff})"
     );
+}
+
+/// bf16 products (emulated on the CPU) train like f32 without being f32; padding to buckets
+/// trains exactly as padding to each batch's longest, in the same checkpoint folder name.
+/// Without dropout: its masks are drawn per position, padded ones included, so a padded batch
+/// draws other masks (as in PyTorch).
+#[test]
+fn bf16_tracks_fp32_and_bucket_padding_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = |name: &str, extra: &[&str]| {
+        let mut extra = extra.to_vec();
+        extra.extend(["training.epochs=2", "model.text.dropout=0.0"]);
+        let run = pretrained(&tmp.path().join(name), "trainable", &extra);
+        let data = data(&run);
+        let store = Store::new(&run.output.checkpoints);
+        let toml = toml::to_string(&run).unwrap();
+        let outcome = with_random(|| {
+            train::train::<AB, Unimodal<AB>>(&run, &toml, &data, &store, &Default::default())
+        })
+        .unwrap();
+        let relative = outcome.dir.strip_prefix(&run.output.checkpoints).unwrap();
+        (outcome.train_losses.clone(), relative.to_owned(), outcome)
+    };
+    let (fp32, fp32_dir, longest) = train("fp32", &[]);
+    let (bucketed, bucketed_dir, outcome) = train("bucketed", &["training.pad_tokens=[64]"]);
+    let (bf16, bf16_dir, _) = train("bf16", &["training.precision=\"bf16\""]);
+    assert_eq!(fp32.len(), 2);
+    assert!(
+        longest.batch_shapes.len() > outcome.batch_shapes.len(),
+        "buckets make fewer shapes: {:?} vs {:?}",
+        longest.batch_shapes,
+        outcome.batch_shapes
+    );
+    // The demo's texts fit in 64 tokens (its `max_len` here): every batch has 64.
+    let tokens: std::collections::BTreeSet<usize> =
+        outcome.batch_shapes.iter().map(|s| s.tokens).collect();
+    assert_eq!(tokens, [64].into(), "{:?}", outcome.batch_shapes);
+    for (a, b) in fp32.iter().zip(&bucketed) {
+        assert!((a - b).abs() <= 1e-5 * a.abs(), "padded {b} vs {a}");
+    }
+    assert_eq!(
+        fp32_dir, bucketed_dir,
+        "padding is not part of the run's name"
+    );
+    assert_ne!(fp32_dir, bf16_dir, "bf16 runs are stored apart");
+    for (a, b) in fp32.iter().zip(&bf16) {
+        assert!(
+            a != b && (a - b).abs() <= 0.02 * a.abs(),
+            "bf16 {b} vs fp32 {a}"
+        );
+    }
 }
 
 #[test]

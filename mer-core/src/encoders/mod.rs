@@ -2,6 +2,8 @@
 //! (trainable, frozen with cached outputs, LoRA) and how its outputs are keyed in the cache.
 
 pub mod audio;
+#[cfg(test)]
+mod padded;
 pub mod pretrained;
 pub mod slot;
 pub mod text;

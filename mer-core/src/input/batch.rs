@@ -6,9 +6,10 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::media::Media;
+use super::padding::{BatchShape, Padding};
 use super::sample::Sample;
 
-/// Text input of a batch: ids padded to the longest.
+/// Text input of a batch: ids padded to the longest (or to its [`Padding`] bucket).
 #[derive(Debug, Clone)]
 pub struct TextInput<B: Backend> {
     /// [N, T]
@@ -17,7 +18,7 @@ pub struct TextInput<B: Backend> {
     pub attention_mask: Tensor<B, 2, Int>,
 }
 
-/// Audio input of a batch: waveforms zero-padded to the longest.
+/// Audio input of a batch: waveforms zero-padded to the longest (or to its [`Padding`] bucket).
 #[derive(Debug, Clone)]
 pub struct AudioInput<B: Backend> {
     /// [N, L]
@@ -50,33 +51,7 @@ pub struct Batch<B: Backend> {
 impl<B: Backend> Batch<B> {
     /// Pads `samples` to their longest text with `pad_id`; no media.
     pub fn new(samples: &[&Sample], pad_id: u32, device: &B::Device) -> Self {
-        let n = samples.len();
-        let t = samples
-            .iter()
-            .map(|s| s.text_ids.len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let mut ids = Vec::with_capacity(n * t);
-        let mut mask = Vec::with_capacity(n * t);
-        for sample in samples {
-            for i in 0..t {
-                let token = sample.text_ids.get(i);
-                ids.push(i64::from(*token.unwrap_or(&pad_id)));
-                mask.push(i64::from(token.is_some()));
-            }
-        }
-        let labels: Vec<i64> = samples.iter().map(|s| s.label as i64).collect();
-        Batch {
-            text: TextInput {
-                ids: Tensor::from_data(TensorData::new(ids, [n, t]), device),
-                attention_mask: Tensor::from_data(TensorData::new(mask, [n, t]), device),
-            },
-            audio: None,
-            video: None,
-            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
-            features: BTreeMap::new(),
-        }
+        Self::text(samples, pad_id, &Padding::default(), device)
     }
 
     /// [`Batch::new`] plus the samples' decoded media (`media[i]` is `samples[i]`'s). A modality
@@ -87,20 +62,33 @@ impl<B: Backend> Batch<B> {
         pad_id: u32,
         device: &B::Device,
     ) -> Self {
-        let mut batch = Self::new(samples, pad_id, device);
+        Self::padded(samples, media, pad_id, &Padding::default(), device)
+    }
+
+    /// [`Batch::with_media`], text and audio padded to `padding`'s buckets; the batch's shape is
+    /// recorded there.
+    pub fn padded(
+        samples: &[&Sample],
+        media: &[Media],
+        pad_id: u32,
+        padding: &Padding,
+        device: &B::Device,
+    ) -> Self {
+        let mut batch = Self::text(samples, pad_id, padding, device);
         let n = media.len();
         let audio: Option<Vec<&Vec<f32>>> = media.iter().map(|m| m.audio.as_ref()).collect();
         if let Some(audio) = audio.filter(|a| !a.is_empty()) {
             let longest = audio.iter().map(|a| a.len()).max().unwrap_or(0).max(1);
-            let mut values = vec![0.0f32; n * longest];
-            let mut mask = vec![0i64; n * longest];
+            let length = padding.audio.pad(longest);
+            let mut values = vec![0.0f32; n * length];
+            let mut mask = vec![0i64; n * length];
             for (row, wave) in audio.iter().enumerate() {
-                values[row * longest..row * longest + wave.len()].copy_from_slice(wave);
-                mask[row * longest..row * longest + wave.len()].fill(1);
+                values[row * length..row * length + wave.len()].copy_from_slice(wave);
+                mask[row * length..row * length + wave.len()].fill(1);
             }
             batch.audio = Some(AudioInput {
-                samples: Tensor::from_data(TensorData::new(values, [n, longest]), device),
-                mask: Tensor::from_data(TensorData::new(mask, [n, longest]), device),
+                samples: Tensor::from_data(TensorData::new(values, [n, length]), device),
+                mask: Tensor::from_data(TensorData::new(mask, [n, length]), device),
             });
         }
         let video: Option<Vec<_>> = media.iter().map(|m| m.video.as_ref()).collect();
@@ -124,6 +112,45 @@ impl<B: Backend> Batch<B> {
                 ),
             });
         }
+        padding.record(batch.shape());
         batch
+    }
+
+    /// The text part of a batch: ids padded with `pad_id` to `padding`'s bucket of the longest.
+    fn text(samples: &[&Sample], pad_id: u32, padding: &Padding, device: &B::Device) -> Self {
+        let n = samples.len();
+        let longest = samples.iter().map(|s| s.text_ids.len()).max().unwrap_or(0);
+        let t = padding.text_length(longest);
+        let mut ids = Vec::with_capacity(n * t);
+        let mut mask = Vec::with_capacity(n * t);
+        for sample in samples {
+            for i in 0..t {
+                let token = sample.text_ids.get(i);
+                ids.push(i64::from(*token.unwrap_or(&pad_id)));
+                mask.push(i64::from(token.is_some()));
+            }
+        }
+        let labels: Vec<i64> = samples.iter().map(|s| s.label as i64).collect();
+        Batch {
+            text: TextInput {
+                ids: Tensor::from_data(TensorData::new(ids, [n, t]), device),
+                attention_mask: Tensor::from_data(TensorData::new(mask, [n, t]), device),
+            },
+            audio: None,
+            video: None,
+            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+            features: BTreeMap::new(),
+        }
+    }
+
+    /// The batch's padded shape.
+    pub fn shape(&self) -> BatchShape {
+        let [rows, tokens] = self.text.ids.dims();
+        BatchShape {
+            rows,
+            tokens,
+            samples: self.audio.as_ref().map_or(0, |a| a.samples.dims()[1]),
+            frames: self.video.as_ref().map_or(0, |v| v.pixels.dims()[1]),
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod data;
 pub mod media;
 pub mod modality;
+pub mod padding;
 pub mod prefetch;
 pub mod sample;
 
@@ -14,4 +15,5 @@ pub use media::{
     Media, MediaFeed, MediaLoadError, MediaNeeds, MediaSource, MediaStream, VideoClip,
 };
 pub use modality::Modality;
+pub use padding::{BatchShape, Buckets, Padding};
 pub use sample::Sample;

@@ -38,9 +38,9 @@ type GpuInference = <GpuTraining as AutodiffBackend>::InnerBackend;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Device {
     Cpu,
-    /// An NVIDIA GPU (a `--features cuda` build).
+    /// The NVIDIA GPU of this index (a `--features cuda` build).
     #[cfg(feature = "cuda")]
-    Cuda,
+    Cuda(usize),
 }
 
 /// Why a run could not be prepared, trained or used.
@@ -220,13 +220,19 @@ where
                 &Default::default(),
             ),
             #[cfg(feature = "cuda")]
-            Device::Cuda => crate::train::train::<GpuTraining, C::Network<GpuTraining>>(
-                run,
-                config_toml,
-                data,
-                store,
-                &Default::default(),
-            ),
+            Device::Cuda(index) => {
+                let cache = Path::new(&run.output.cache).join("cubecl");
+                if let Some(file) = super::gpu::configure_cubecl(&cache) {
+                    eprintln!("CubeCL settings: {}", file.display());
+                }
+                crate::train::train::<GpuTraining, C::Network<GpuTraining>>(
+                    run,
+                    config_toml,
+                    data,
+                    store,
+                    &burn::backend::cuda::CudaDevice { index },
+                )
+            }
         }
     }
 

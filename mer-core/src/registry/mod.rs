@@ -2,6 +2,8 @@
 //! tool and every architecture binary train, evaluate and plan through it.
 
 mod entries;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 mod registration;
 
 pub use entries::{

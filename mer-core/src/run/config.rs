@@ -9,7 +9,7 @@ use crate::architecture::{ArchitectureConfig, RunStore};
 use crate::config::identity::Identity;
 use crate::config::schema::{ConfigValue, EnumSchema, Field, Kind, Problem, TableSchema, Variant};
 use crate::encoders::EncoderMode;
-use crate::input::DataConfig;
+use crate::input::{Buckets, DataConfig, Padding};
 use crate::nn::loss::Losses;
 
 /// Optimisation settings. None of them is part of the identity hash.
@@ -50,6 +50,77 @@ pub struct TrainingConfig {
     /// Utterances per batch when evaluating.
     #[config(default = 32, range = "at-least-one")]
     pub eval_batch_size: usize,
+    /// Precision of the encoders' matrix products while training and evaluating: `fp32`, or
+    /// `bf16` (bf16 operands, f32 accumulation, f32 master weights, as PyTorch's autocast). On
+    /// the CPU, bf16 is emulated by rounding, which is slower than fp32: it is there for tests.
+    #[config(default = Precision::Fp32)]
+    pub precision: Precision,
+    /// Token lengths batches are padded to: the smallest listed one that holds a batch's
+    /// longest text, past the last a multiple of it (`[64]`: multiples of 64), never past the
+    /// text encoder's `max_len`; `[]`: each batch's longest. Left out: each batch's
+    /// longest on the CPU, multiples of 64 on a GPU, which compiles and tunes its kernels per
+    /// shape.
+    pub pad_tokens: Option<Vec<usize>>,
+    /// Audio lengths batches are padded to, in samples, chosen as `pad_tokens`. Left out: each
+    /// batch's longest on the CPU, multiples of 16,000 (1 s at 16 kHz) on a GPU.
+    pub pad_samples: Option<Vec<usize>>,
+}
+
+/// The precision of matrix products ([`TrainingConfig::precision`]).
+#[crate::config]
+pub enum Precision {
+    /// f32 throughout.
+    Fp32,
+    /// bf16 products with f32 accumulation; f32 weights and everything else.
+    Bf16,
+}
+
+impl From<Precision> for mer_kernels::Precision {
+    fn from(precision: Precision) -> Self {
+        match precision {
+            Precision::Fp32 => mer_kernels::Precision::F32,
+            Precision::Bf16 => mer_kernels::Precision::Bf16,
+        }
+    }
+}
+
+/// `pad_tokens` and `pad_samples` when left out on a GPU.
+const GPU_TOKEN_BUCKETS: &[usize] = &[64];
+const GPU_SAMPLE_BUCKETS: &[usize] = &[16_000];
+
+impl TrainingConfig {
+    /// How batches are padded: as configured, else to each batch's longest on the CPU
+    /// (`per_shape_kernels` false) and to [`GPU_TOKEN_BUCKETS`] / [`GPU_SAMPLE_BUCKETS`] on a
+    /// backend that compiles kernels per shape. Texts were truncated to `max_tokens`.
+    pub fn padding(&self, per_shape_kernels: bool, max_tokens: usize) -> Padding {
+        let buckets = |configured: &Option<Vec<usize>>, gpu: &[usize]| match configured {
+            Some(lengths) => Buckets::new(lengths.clone()),
+            None if per_shape_kernels => Buckets::new(gpu.to_vec()),
+            None => Buckets::longest(),
+        };
+        Padding::new(
+            buckets(&self.pad_tokens, GPU_TOKEN_BUCKETS),
+            buckets(&self.pad_samples, GPU_SAMPLE_BUCKETS),
+            max_tokens.max(1),
+        )
+    }
+
+    /// Checks what the schema cannot: bucket lists are positive and ascending.
+    fn check_buckets(&self) -> Result<(), Problem> {
+        for (key, lengths) in [
+            ("pad_tokens", &self.pad_tokens),
+            ("pad_samples", &self.pad_samples),
+        ] {
+            let Some(lengths) = lengths else { continue };
+            if lengths.contains(&0) || !lengths.windows(2).all(|w| w[0] < w[1]) {
+                return Err(Problem::new(
+                    key,
+                    format!("{lengths:?}: lengths must be positive and ascending, as [64, 128]"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `output.checkpoints` when a config leaves it out.
@@ -163,6 +234,9 @@ impl<M: ArchitectureConfig> ConfigValue for RunConfig<M> {
     fn check(&self) -> Result<(), Problem> {
         self.model.check().map_err(|p| p.within("model"))?;
         self.training.check().map_err(|p| p.within("training"))?;
+        self.training
+            .check_buckets()
+            .map_err(|p| p.within("training"))?;
         self.data.check().map_err(|p| p.within("data"))?;
         self.output.check().map_err(|p| p.within("output"))
     }
@@ -183,6 +257,10 @@ impl<M: ArchitectureConfig> RunConfig<M> {
         if let Some(table) = training.as_table_mut() {
             for shown_or_harmless in TRAINING_KEYS_OUTSIDE_THE_HASH {
                 table.remove(*shown_or_harmless);
+            }
+            // fp32 hashes as before the setting existed, so earlier runs keep their folders.
+            if self.training.precision == Precision::Fp32 {
+                table.remove("precision");
             }
         }
         Identity::of(TRAINING_DOMAIN, &training)
@@ -229,9 +307,15 @@ fn encoder_modes<M: ArchitectureConfig>(model: &M) -> String {
 const TRAINING_DOMAIN: &str = "training";
 
 /// Training keys left out of [`RunConfig::training_identity`]: the path shows the seed and the
-/// batch size; the rest change no trained weight.
-const TRAINING_KEYS_OUTSIDE_THE_HASH: &[&str] =
-    &["seed", "batch_size", "eval_batch_size", "keep_all_epochs"];
+/// batch size; the rest change no trained weight (padding is masked out).
+const TRAINING_KEYS_OUTSIDE_THE_HASH: &[&str] = &[
+    "seed",
+    "batch_size",
+    "eval_batch_size",
+    "keep_all_epochs",
+    "pad_tokens",
+    "pad_samples",
+];
 
 /// The parts of a checkpoint's path:
 /// `{category}/{dataset}--{label}/{mode}--{batch}[--{losses}]/{summary}/{hash}-{training}--{seed}`.

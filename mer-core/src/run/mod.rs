@@ -6,7 +6,7 @@ pub mod metrics;
 pub mod plan;
 pub mod teacher;
 
-pub use config::{CheckpointId, OutputConfig, RunConfig, TrainingConfig};
+pub use config::{CheckpointId, OutputConfig, Precision, RunConfig, TrainingConfig};
 pub use metrics::Metrics;
 pub use plan::{Plan, PlanBackend};
 pub use teacher::TeacherSlot;

@@ -24,4 +24,14 @@ impl TrainData {
         }
         counts
     }
+
+    /// The most tokens any sample of any split has.
+    pub fn longest_text(&self) -> usize {
+        [&self.train, &self.dev, &self.test]
+            .into_iter()
+            .flatten()
+            .map(|s| s.text_ids.len())
+            .max()
+            .unwrap_or(0)
+    }
 }

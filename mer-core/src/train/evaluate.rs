@@ -5,7 +5,7 @@ use burn::tensor::backend::Backend;
 use super::data::TrainData;
 use super::frozen::{FrozenFeatures, SplitName};
 use crate::architecture::Forward;
-use crate::input::{Batch, MediaFeed, MediaLoadError, MediaNeeds, MediaStream, Sample};
+use crate::input::{Batch, MediaFeed, MediaLoadError, MediaNeeds, MediaStream, Padding, Sample};
 use crate::run::Metrics;
 
 /// Class probabilities for every sample, in order; batches are formed by length so little
@@ -21,7 +21,7 @@ pub fn predict<B: Backend, M: Forward<B>>(
     predict_with(
         network,
         samples,
-        pad_id,
+        (pad_id, &Padding::default()),
         batch_size,
         device,
         media,
@@ -29,11 +29,12 @@ pub fn predict<B: Backend, M: Forward<B>>(
     )
 }
 
-/// [`predict`], calling `attach` on each batch with its samples' indices (to add features).
+/// [`predict`], batches padded as `padding` says, calling `attach` on each batch with its
+/// samples' indices (to add features).
 pub fn predict_with<B: Backend, M: Forward<B>>(
     network: &M,
     samples: &[Sample],
-    pad_id: u32,
+    (pad_id, padding): (u32, &Padding),
     batch_size: usize,
     device: &B::Device,
     (feed, needs): (Option<&MediaFeed>, MediaNeeds),
@@ -47,7 +48,7 @@ pub fn predict_with<B: Backend, M: Forward<B>>(
     for chunk in order.chunks(batch_size) {
         let batch_samples: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
         let decoded = media.take(chunk.len())?;
-        let mut batch = Batch::<B>::with_media(&batch_samples, &decoded, pad_id, device);
+        let mut batch = Batch::<B>::padded(&batch_samples, &decoded, pad_id, padding, device);
         attach(&mut batch, chunk);
         let probs = burn::tensor::activation::softmax(network.forward(&batch, None).logits, 1);
         let [n, c] = probs.dims();
@@ -68,13 +69,13 @@ pub(super) fn evaluate<B: Backend, M: Forward<B>>(
     (samples, split): (&[Sample], SplitName),
     data: &TrainData,
     (frozen, needs): (&FrozenFeatures, MediaNeeds),
-    batch_size: usize,
+    (batch_size, padding): (usize, &Padding),
     device: &B::Device,
 ) -> Result<Metrics, MediaLoadError> {
     let predicted: Vec<usize> = predict_with(
         network,
         samples,
-        data.pad_id,
+        (data.pad_id, padding),
         batch_size,
         device,
         (data.media.as_ref(), needs),

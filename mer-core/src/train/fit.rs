@@ -16,6 +16,7 @@ use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
+use mer_kernels::autocast;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -31,6 +32,8 @@ use super::state::{CONFIG, Progress, read_state, write_state};
 use super::step::{TermMeans, step_loss};
 use crate::architecture::{Architecture, ArchitectureConfig, Forward};
 use crate::cache::FeatureCache;
+use crate::encoders::InputConfig;
+use crate::input::padding::per_shape_kernels;
 use crate::input::{Batch, MediaStream, Sample};
 use crate::nn::loss::balanced_weights;
 use crate::run::RunConfig;
@@ -110,6 +113,9 @@ where
     }
     let resumed_at = progress.epochs_done;
 
+    let padding = settings.padding(per_shape_kernels::<B>(device), token_limit(run, data));
+    let precision = mer_kernels::Precision::from(settings.precision);
+
     // Frozen encoders run once per input, ever: their outputs come from the feature cache.
     let features_started = Instant::now();
     let cache = FeatureCache::new(
@@ -128,7 +134,7 @@ where
                 run.data.label.letter()
             ),
             &cache,
-            settings.eval_batch_size,
+            (settings.eval_batch_size, &padding),
             &inner.devices()[0],
         )?
     };
@@ -171,9 +177,11 @@ where
         for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
             let samples: Vec<&Sample> = chunk.iter().map(|&j| &data.train[j]).collect();
             let decoded = media.take(chunk.len())?;
-            let mut batch = Batch::<B>::with_media(&samples, &decoded, data.pad_id, device);
+            let mut batch = Batch::<B>::padded(&samples, &decoded, data.pad_id, &padding, device);
             frozen.attach(&mut batch, SplitName::Train, chunk, device);
-            let output = network.forward(&batch, Some(&settings.losses));
+            let output = autocast(precision, || {
+                network.forward(&batch, Some(&settings.losses))
+            });
             let step = step_loss(output, batch.labels, &weights, &settings.losses)?;
             if !step.value.is_finite() {
                 return Err(TrainError::NonFinite {
@@ -218,14 +226,16 @@ where
         let eval_device = &inner.devices()[0];
         let eval_started = Instant::now();
         let evaluate_split = |split| {
-            evaluate(
-                &inner,
-                split,
-                data,
-                (&frozen, media_needs),
-                settings.eval_batch_size,
-                eval_device,
-            )
+            autocast(precision, || {
+                evaluate(
+                    &inner,
+                    split,
+                    data,
+                    (&frozen, media_needs),
+                    (settings.eval_batch_size, &padding),
+                    eval_device,
+                )
+            })
         };
         let dev = evaluate_split((&data.dev, SplitName::Dev))?;
         let test = if data.test.is_empty() {
@@ -316,11 +326,27 @@ where
         train_utterances_per_s: mean(&progress.utterances_per_s),
         eval_utterances_per_s: mean(&progress.eval_utterances_per_s),
         epoch_seconds: progress.seconds.clone(),
+        train_losses: progress.history.iter().map(|r| r.train_loss).collect(),
         feature_seconds,
         frozen_encoded: frozen.encoded,
         frozen_encode_seconds: frozen.encode_seconds,
         cache: cache.stats(),
+        batch_shapes: padding.shapes(),
     })
+}
+
+/// The most tokens a padded batch may have: the shortest `max_len` of the text encoders (their
+/// positions end there), or the longest text when no encoder reads text.
+fn token_limit<C: ArchitectureConfig>(run: &RunConfig<C>, data: &TrainData) -> usize {
+    run.model
+        .inputs()
+        .iter()
+        .filter_map(|(_, input)| match input {
+            InputConfig::Text(text) => Some(text.max_len),
+            _ => None,
+        })
+        .min()
+        .unwrap_or_else(|| data.longest_text())
 }
 
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {

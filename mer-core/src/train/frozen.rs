@@ -10,7 +10,7 @@ use super::data::TrainData;
 use crate::architecture::{Architecture, ArchitectureConfig, TeacherRow};
 use crate::cache::{CacheError, FeatureCache, Features, Key};
 use crate::encoders::EncoderMode;
-use crate::input::{Batch, Media, MediaFeed, MediaLoadError, MediaNeeds, Sample};
+use crate::input::{Batch, Media, MediaFeed, MediaLoadError, MediaNeeds, Padding, Sample};
 
 /// Which split a batch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl FrozenFeatures {
         data: &TrainData,
         group: &str,
         cache: &FeatureCache,
-        batch_size: usize,
+        (batch_size, padding): (usize, &Padding),
         device: &B::Device,
     ) -> Result<Self, CacheError> {
         let mut out = FrozenFeatures::none();
@@ -119,7 +119,7 @@ impl FrozenFeatures {
                         field,
                         samples,
                         indices,
-                        data.pad_id,
+                        (data.pad_id, padding),
                         batch_size,
                         device,
                         encode_workers::<B>(device),
@@ -200,16 +200,17 @@ pub fn encode_workers<B: Backend>(device: &B::Device) -> usize {
     }
 }
 
-/// Runs encoder `field` over `samples[indices]` in batches of similar length, on `workers`
-/// threads (each with its own handle on the weights, decoding its batches' media with `feed`
-/// as `needs` says); one row each, in the order of `indices`.
+/// Runs encoder `field` over `samples[indices]` in batches of similar length, padded with
+/// `pad_id` as `padding` says, on `workers` threads (each with its own handle on the weights,
+/// decoding its batches' media with `feed` as `needs` says); one row each, in the order of
+/// `indices`.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rows<B: Backend, A: Architecture<B>>(
     network: &A,
     field: &str,
     samples: &[Sample],
     indices: &[usize],
-    pad_id: u32,
+    (pad_id, padding): (u32, &Padding),
     batch_size: usize,
     device: &B::Device,
     workers: usize,
@@ -227,7 +228,7 @@ pub fn encode_rows<B: Backend, A: Architecture<B>>(
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![Media::default(); chunk.len()],
         };
-        let batch = Batch::<B>::with_media(&batch_samples, &media, pad_id, device);
+        let batch = Batch::<B>::padded(&batch_samples, &media, pad_id, padding, device);
         Ok(network
             .encode_part(field, &batch)
             .expect("an encoder field of this architecture")

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheStats;
+use crate::input::BatchShape;
 use crate::run::Metrics;
 
 /// One epoch's figures: what `metrics.jsonl` holds, one line each.
@@ -45,6 +46,8 @@ pub struct Outcome {
     pub eval_utterances_per_s: f64,
     /// Seconds of each epoch (this process's and earlier ones').
     pub epoch_seconds: Vec<f64>,
+    /// Mean training loss of each epoch.
+    pub train_losses: Vec<f64>,
     /// Seconds spent before the first epoch reading or computing frozen encoders' features.
     pub feature_seconds: f64,
     /// Inputs the frozen encoders had to encode (the rest came from the cache).
@@ -53,4 +56,7 @@ pub struct Outcome {
     pub frozen_encode_seconds: f64,
     /// What the feature cache served and computed.
     pub cache: CacheStats,
+    /// The distinct shapes this process padded its batches to (training, evaluation and
+    /// frozen encoding): on a GPU, each is a set of kernels compiled and tuned.
+    pub batch_shapes: Vec<BatchShape>,
 }

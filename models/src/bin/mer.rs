@@ -9,9 +9,9 @@ use mer_core::cache::FeatureCache;
 use mer_core::config::RawConfig;
 use mer_core::store::Store;
 use models::bench::{self, MeldTextBench};
-use models::cli;
 use models::commands::{self, RunCommand};
 use models::tools::{self, cache::CacheCommand};
+use models::{cli, results};
 
 #[derive(Parser)]
 #[command(version, about = "mer: multimodal emotion recognition in conversation")]
@@ -175,6 +175,31 @@ enum BenchCommand {
         /// Print one JSON object last.
         #[arg(long)]
         json: bool,
+    },
+    /// Milliseconds and utterances/s of one training step of an encoder on a device (BERT-base,
+    /// 32 × 128 tokens, by default), beside PyTorch's eager fp32, TF32 and bf16-autocast steps.
+    TrainStep {
+        /// `cpu`, `cuda` or `cuda:N`.
+        #[arg(long, default_value = "cpu", value_parser = models::results::parse_device)]
+        device: String,
+        /// mer's precision: `fp32` or `bf16`.
+        #[arg(long, default_value = "fp32", value_parser = ["fp32", "bf16"])]
+        precision: String,
+        /// Cases (default: bert-base).
+        #[arg(long = "case", value_name = "NAME", value_parser = models::bench_encoders::CASES)]
+        cases: Vec<String>,
+        /// Timed steps (the median is printed).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Untimed steps first (kernel compilation and autotuning).
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Skip PyTorch (`scripts/reference/bench_train_step_torch.py`).
+        #[arg(long)]
+        no_torch: bool,
+        /// Also write the figures to this JSON file.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Time sampling 16 RGB frames (and loading 16 kHz audio) of every video in a folder.
     Media {
@@ -347,6 +372,33 @@ fn main() -> ExitCode {
                     json,
                 },
         } => models::bench_encoders::report(all, &only, steps, no_torch, json),
+        Command::Bench {
+            command:
+                BenchCommand::TrainStep {
+                    device,
+                    precision,
+                    cases,
+                    steps,
+                    warmup,
+                    no_torch,
+                    out,
+                },
+        } => {
+            results::check_device(&device)?;
+            let bench = models::bench_train_step::TrainStepBench {
+                device,
+                precision: match precision.as_str() {
+                    "bf16" => mer_kernels::Precision::Bf16,
+                    _ => mer_kernels::Precision::F32,
+                },
+                cases,
+                steps: steps.max(1),
+                warmup,
+                no_torch,
+                out,
+            };
+            models::bench_train_step::report(&bench).map(|_| ())
+        }
         Command::Bench {
             command: BenchCommand::Media { clips, runs, json },
         } => {

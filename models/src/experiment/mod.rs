@@ -28,8 +28,8 @@ pub struct RunArgs {
     /// Cells trained at once on this machine (the cores are shared among them).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// `cpu` or `cuda`.
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu", value_parser = crate::results::parse_device)]
     pub device: String,
     /// GPUs to use, one cell on each at a time: `--devices 0,1` (implies `--device cuda`).
     #[arg(long, value_delimiter = ',')]

@@ -141,3 +141,19 @@ pub fn print_metrics(split: Split, m: &Metrics, labels: &LabelSet) {
         println!("{name:<10} {}", cells.join(""));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_cpu_cuda_or_cuda_with_an_index() {
+        for ok in ["cpu", "cuda", "cuda:0", "cuda:12"] {
+            assert_eq!(parse_device(ok).as_deref(), Ok(ok));
+        }
+        for bad in ["gpu", "cuda:", "cuda:x", "cuda1", "cpu:0", ""] {
+            assert!(parse_device(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(device("cpu"), mer_core::registry::Device::Cpu);
+    }
+}

@@ -334,3 +334,22 @@ pub fn media(dir: &Path, runs: usize) -> anyhow::Result<Vec<ClipFigures>> {
     }
     Ok(out)
 }
+
+/// Runs a reference script (`python3 SCRIPT ARGS…`) and parses the JSON object it prints last.
+pub fn python_json(script: &Path, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .with_context(|| format!("running python3 {}", script.display()))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("{}: not JSON: {last}", script.display()))
+}

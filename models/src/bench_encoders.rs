@@ -8,9 +8,8 @@
 //! maps onto the transformers config, so both sides build the same network.
 
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -318,28 +317,9 @@ pub fn torch(
     threads: usize,
 ) -> anyhow::Result<Vec<(String, f64, f64)>> {
     let spec = serde_json::to_string(cases)?;
-    let output = Command::new("python3")
-        .arg(script)
-        .args([
-            "--steps",
-            &steps.to_string(),
-            "--threads",
-            &threads.to_string(),
-        ])
-        .args(["--cases", &spec])
-        .output()
-        .with_context(|| format!("running python3 {}", script.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    let parsed: serde_json::Value = serde_json::from_str(last)
-        .with_context(|| format!("{}: not JSON: {last}", script.display()))?;
+    let (steps, threads) = (steps.to_string(), threads.to_string());
+    let args = ["--steps", &steps, "--threads", &threads, "--cases", &spec];
+    let parsed = crate::bench::python_json(script, &args)?;
     let rows = parsed["cases"].as_array().cloned().unwrap_or_default();
     Ok(rows
         .iter()

@@ -8,9 +8,8 @@
 //! so the warm-up steps compile and autotune every kernel a timed step uses.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use mer_core::registry::{CpuTraining, Device};
 use mer_kernels::Precision;
 use serde::Serialize;
@@ -98,26 +97,27 @@ fn torch(cases: &[EncoderCase], bench: &TrainStepBench) -> anyhow::Result<Vec<To
         PathBuf::from("scripts/reference/bench_train_step_torch.py")
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let output = Command::new("python3")
-        .arg(&script)
-        .args(["--device", &bench.device])
-        .args(["--steps", &bench.steps.to_string()])
-        .args(["--warmup", &bench.warmup.to_string()])
-        .args(["--threads", &threads.to_string()])
-        .args(["--cases", &serde_json::to_string(cases)?])
-        .output()
-        .with_context(|| format!("running python3 {}", script.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    let parsed: serde_json::Value = serde_json::from_str(last)
-        .with_context(|| format!("{}: not JSON: {last}", script.display()))?;
+    let (steps, warmup, threads) = (
+        bench.steps.to_string(),
+        bench.warmup.to_string(),
+        threads.to_string(),
+    );
+    let spec = serde_json::to_string(cases)?;
+    let parsed = crate::bench::python_json(
+        &script,
+        &[
+            "--device",
+            &bench.device,
+            "--steps",
+            &steps,
+            "--warmup",
+            &warmup,
+            "--threads",
+            &threads,
+            "--cases",
+            &spec,
+        ],
+    )?;
     Ok(parsed["cases"]
         .as_array()
         .cloned()

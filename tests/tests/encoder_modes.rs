@@ -387,6 +387,15 @@ fn lora_starts_as_the_base_model_and_leaves_the_base_untouched() {
     );
 }
 
+/// Trains `run` on its data to the end, into its own store.
+fn fit(run: &RunConfig<UnimodalConfig>) -> train::Outcome {
+    let data = data(run);
+    let store = Store::new(&run.output.checkpoints);
+    let toml = toml::to_string(run).unwrap();
+    with_random(|| train::train::<AB, Unimodal<AB>>(run, &toml, &data, &store, &Default::default()))
+        .unwrap()
+}
+
 /// bf16 products (emulated on the CPU) train like f32 without being f32; padding to buckets
 /// trains exactly as padding to each batch's longest, in the same checkpoint folder name.
 /// Without dropout: its masks are drawn per position, padded ones included, so a padded batch
@@ -398,19 +407,18 @@ fn bf16_tracks_fp32_and_bucket_padding_changes_nothing() {
         let mut extra = extra.to_vec();
         extra.extend(["training.epochs=2", "model.text.dropout=0.0"]);
         let run = pretrained(&tmp.path().join(name), "trainable", &extra);
-        let data = data(&run);
-        let store = Store::new(&run.output.checkpoints);
-        let toml = toml::to_string(&run).unwrap();
-        let outcome = with_random(|| {
-            train::train::<AB, Unimodal<AB>>(&run, &toml, &data, &store, &Default::default())
-        })
-        .unwrap();
+        let outcome = fit(&run);
         let relative = outcome.dir.strip_prefix(&run.output.checkpoints).unwrap();
-        (outcome.train_losses.clone(), relative.to_owned(), outcome)
+        (relative.to_owned(), outcome)
     };
-    let (fp32, fp32_dir, longest) = train("fp32", &[]);
-    let (bucketed, bucketed_dir, outcome) = train("bucketed", &["training.pad_tokens=[64]"]);
-    let (bf16, bf16_dir, _) = train("bf16", &["training.precision=\"bf16\""]);
+    let (fp32_dir, longest) = train("fp32", &[]);
+    let (bucketed_dir, outcome) = train("bucketed", &["training.pad_tokens=[64]"]);
+    let (bf16_dir, bf16_run) = train("bf16", &["training.precision=\"bf16\""]);
+    let (fp32, bucketed, bf16) = (
+        &longest.train_losses,
+        &outcome.train_losses,
+        &bf16_run.train_losses,
+    );
     assert_eq!(fp32.len(), 2);
     assert!(
         longest.batch_shapes.len() > outcome.batch_shapes.len(),
@@ -422,7 +430,7 @@ fn bf16_tracks_fp32_and_bucket_padding_changes_nothing() {
     let tokens: std::collections::BTreeSet<usize> =
         outcome.batch_shapes.iter().map(|s| s.tokens).collect();
     assert_eq!(tokens, [64].into(), "{:?}", outcome.batch_shapes);
-    for (a, b) in fp32.iter().zip(&bucketed) {
+    for (a, b) in fp32.iter().zip(bucketed) {
         assert!((a - b).abs() <= 1e-5 * a.abs(), "padded {b} vs {a}");
     }
     assert_eq!(
@@ -430,7 +438,7 @@ fn bf16_tracks_fp32_and_bucket_padding_changes_nothing() {
         "padding is not part of the run's name"
     );
     assert_ne!(fp32_dir, bf16_dir, "bf16 runs are stored apart");
-    for (a, b) in fp32.iter().zip(&bf16) {
+    for (a, b) in fp32.iter().zip(bf16) {
         assert!(
             a != b && (a - b).abs() <= 0.02 * a.abs(),
             "bf16 {b} vs fp32 {a}"
@@ -445,13 +453,7 @@ fn five_seeds_of_a_frozen_encoder_store_its_weights_once() {
     let mut heads = std::collections::BTreeSet::new();
     for seed in 1..=5 {
         let run = pretrained(tmp.path(), "frozen", &[&format!("training.seed={seed}")]);
-        let data = data(&run);
-        let store = Store::new(&run.output.checkpoints);
-        let toml = toml::to_string(&run).unwrap();
-        let outcome = with_random(|| {
-            train::train::<AB, Unimodal<AB>>(&run, &toml, &data, &store, &Default::default())
-        })
-        .unwrap();
+        let outcome = fit(&run);
         if seed > 1 {
             assert_eq!(outcome.cache.computed, 0, "seed {seed} reads every feature");
             assert!(outcome.cache.hits > 0);

@@ -10,8 +10,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Mutex;
 
-use burn::tensor::backend::Backend;
-
 /// Lengths an input is padded to: the smallest listed one that holds the batch's longest,
 /// and past the last, the next multiple of the last (`[64]`: multiples of 64). Empty: the
 /// batch's longest itself.
@@ -112,12 +110,6 @@ impl Padding {
     }
 }
 
-/// Whether backend `B` compiles and tunes its kernels per shape: every backend but the CPU's
-/// (Burn's ndarray, whose products take any shape at no extra cost).
-pub fn per_shape_kernels<B: Backend>(device: &B::Device) -> bool {
-    !B::name(device).to_lowercase().contains("ndarray")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,14 +156,5 @@ mod tests {
             [shape(3, 64), shape(8, 64), shape(8, 128)]
         );
         assert_eq!(shape(8, 64).to_string(), "8×64 tokens");
-    }
-
-    #[test]
-    fn only_the_cpu_backend_takes_every_shape_freely() {
-        type Cpu = burn::backend::NdArray<f32>;
-        assert!(!per_shape_kernels::<Cpu>(&Default::default()));
-        assert!(!per_shape_kernels::<burn::backend::Autodiff<Cpu>>(
-            &Default::default()
-        ));
     }
 }

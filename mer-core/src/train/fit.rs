@@ -33,12 +33,12 @@ use super::step::{TermMeans, step_loss};
 use crate::architecture::{Architecture, ArchitectureConfig, Forward};
 use crate::cache::FeatureCache;
 use crate::encoders::InputConfig;
-use crate::input::padding::per_shape_kernels;
 use crate::input::{Batch, MediaStream, Sample};
 use crate::nn::loss::balanced_weights;
 use crate::run::RunConfig;
 use crate::store::{Manifest, Store};
 use crate::util::atomic;
+use crate::util::backend::is_ndarray;
 
 /// Test hook: abort the process after this many optimiser steps, as a kill would.
 const ABORT_AFTER_STEPS: &str = "MER_ABORT_AFTER_STEPS";
@@ -113,7 +113,7 @@ where
     }
     let resumed_at = progress.epochs_done;
 
-    let padding = settings.padding(per_shape_kernels::<B>(device), token_limit(run, data));
+    let padding = settings.padding(!is_ndarray::<B>(device), token_limit(run, data));
     let precision = mer_kernels::Precision::from(settings.precision);
 
     // Frozen encoders run once per input, ever: their outputs come from the feature cache.

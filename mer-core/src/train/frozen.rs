@@ -193,7 +193,7 @@ fn check_teacher_classes(
 /// How many threads encode on backend `B`: every core on the CPU backend, whose elementwise
 /// kernels run on one thread, and one elsewhere.
 pub fn encode_workers<B: Backend>(device: &B::Device) -> usize {
-    if B::name(device).to_lowercase().contains("ndarray") {
+    if crate::util::backend::is_ndarray::<B>(device) {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         1

@@ -23,6 +23,27 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    /// The name configs and command lines use: `fp32` or `bf16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        [Precision::F32, Precision::Bf16]
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| format!("unknown precision `{name}`: fp32 or bf16"))
+    }
+}
+
 thread_local! {
     static PRECISION: Cell<Precision> = const { Cell::new(Precision::F32) };
 }
@@ -92,6 +113,15 @@ mod tests {
         assert!(round_bf16(f32::NAN).is_nan());
         let x = 0.123_456_79_f32;
         assert!((round_bf16(x) - x).abs() <= x * 2f32.powi(-9));
+    }
+
+    #[test]
+    fn names_parse_back_and_unknown_ones_are_refused() {
+        for p in [Precision::F32, Precision::Bf16] {
+            assert_eq!(p.name().parse::<Precision>(), Ok(p));
+        }
+        let refused = "f16".parse::<Precision>().unwrap_err();
+        assert!(refused.contains("`f16`"), "{refused}");
     }
 
     #[test]

@@ -212,6 +212,9 @@ pub struct Timing<D> {
     /// Untimed calls first: on a GPU, the first calls of a shape compile and autotune its
     /// kernels.
     pub warmup: usize,
+    /// Whether the forward pass is timed too (else its figure is NaN): on a GPU its warm-up
+    /// compiles and tunes inference kernels a training-step benchmark has no use for.
+    pub forward: bool,
 }
 
 /// Forward and training-step milliseconds of `network` on fixed random inputs.
@@ -227,10 +230,14 @@ where
 {
     let precision = timing.precision;
     let inner = network.valid();
-    let forward_ms = median_ms(timing.steps, timing.warmup, || {
-        // Reading the output back waits for the device.
-        let _ = autocast(precision, || forward(&inner)).into_data();
-    });
+    let forward_ms = if timing.forward {
+        median_ms(timing.steps, timing.warmup, || {
+            // Reading the output back waits for the device.
+            let _ = autocast(precision, || forward(&inner)).into_data();
+        })
+    } else {
+        f64::NAN
+    };
     drop(inner);
     let mut optimizer = AdamWConfig::new().init::<B, M>();
     let mut network = Some(network);
@@ -352,6 +359,7 @@ pub fn report(
         precision: Precision::F32,
         steps,
         warmup: 1,
+        forward: true,
     };
     for case in &cases {
         let (forward_ms, train_step_ms) = run_case::<CpuTraining>(case, &timing)?;

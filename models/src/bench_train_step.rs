@@ -46,13 +46,6 @@ pub struct TrainStepFigures {
     pub torch_bf16_ms: Option<f64>,
 }
 
-fn precision_name(precision: Precision) -> &'static str {
-    match precision {
-        Precision::F32 => "fp32",
-        Precision::Bf16 => "bf16",
-    }
-}
-
 /// mer's training-step milliseconds for `case` on `device`.
 fn time_case(case: &EncoderCase, device: Device, bench: &TrainStepBench) -> anyhow::Result<f64> {
     let (precision, steps, warmup) = (bench.precision, bench.steps, bench.warmup);
@@ -64,6 +57,7 @@ fn time_case(case: &EncoderCase, device: Device, bench: &TrainStepBench) -> anyh
                 precision,
                 steps,
                 warmup,
+                forward: false,
             },
         )?,
         #[cfg(feature = "cuda")]
@@ -77,6 +71,7 @@ fn time_case(case: &EncoderCase, device: Device, bench: &TrainStepBench) -> anyh
                     precision,
                     steps,
                     warmup,
+                    forward: false,
                 },
             )?
         }
@@ -154,7 +149,7 @@ pub fn report(bench: &TrainStepBench) -> anyhow::Result<Vec<TrainStepFigures>> {
             name: case.name,
             batch: case.batch,
             length: case.length,
-            precision: precision_name(bench.precision),
+            precision: bench.precision.name(),
             train_step_ms,
             utterances_per_s: case.batch as f64 * 1000.0 / train_step_ms,
             torch_fp32_ms: None,
@@ -232,7 +227,7 @@ fn print_table(figures: &[TrainStepFigures], bench: &TrainStepBench) {
         "{} at {}; median of {} steps after {} warm-up steps on both sides; speed = PyTorch's time \
          at the same precision / mer's (above 1: mer is faster)",
         bench.device,
-        precision_name(bench.precision),
+        bench.precision.name(),
         bench.steps,
         bench.warmup
     );

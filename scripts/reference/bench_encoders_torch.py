@@ -109,24 +109,27 @@ def video_model(table):
     return tf.VideoMAEModel(config)
 
 
-def build(case):
-    """The model, and a function from it to pooled [N, H] states on fixed random inputs."""
+def build(case, device="cpu"):
+    """The model on `device`, and a function from it to pooled [N, H] states on fixed random
+    inputs (`bench_train_step_torch.py` builds its models here too)."""
     n, table = case["batch"], case["config"]
     if case["modality"] == "text":
         model, vocab = text_model(table)
-        ids = torch.randint(3, vocab, (n, case["length"]))
+        ids = torch.randint(3, vocab, (n, case["length"]), device=device)
         mask = torch.ones_like(ids)
-        return model, lambda m: m(input_ids=ids, attention_mask=mask).last_hidden_state.mean(1)
-    if case["modality"] == "audio":
+        pooled = lambda m: m(input_ids=ids, attention_mask=mask).last_hidden_state.mean(1)
+    elif case["modality"] == "audio":
         model = audio_model(table)
-        waves = torch.randn(n, case["length"])
+        waves = torch.randn(n, case["length"], device=device)
         # Processors return a mask only for layer-norm feature encoders; mer always has one.
-        mask = torch.ones(n, case["length"], dtype=torch.long)
-        return model, lambda m: m(waves, attention_mask=mask).last_hidden_state.mean(1)
-    model = video_model(table)
-    size = table["image_size"]
-    pixels = torch.randn(n, table["frames"], 3, size, size)
-    return model, lambda m: m(pixels).last_hidden_state.mean(1)
+        mask = torch.ones(n, case["length"], dtype=torch.long, device=device)
+        pooled = lambda m: m(waves, attention_mask=mask).last_hidden_state.mean(1)
+    else:
+        model = video_model(table)
+        size = table["image_size"]
+        pixels = torch.randn(n, table["frames"], 3, size, size, device=device)
+        pooled = lambda m: m(pixels).last_hidden_state.mean(1)
+    return model.to(device), pooled
 
 
 def median_ms(steps, call):

@@ -23,28 +23,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_encoders_torch import audio_model, text_model, video_model  # noqa: E402
-
-
-def build(case, device):
-    """The model on `device`, and a function from it to pooled [N, H] states."""
-    n, table = case["batch"], case["config"]
-    if case["modality"] == "text":
-        model, vocab = text_model(table)
-        ids = torch.randint(3, vocab, (n, case["length"]), device=device)
-        mask = torch.ones_like(ids)
-        pooled = lambda m: m(input_ids=ids, attention_mask=mask).last_hidden_state.mean(1)
-    elif case["modality"] == "audio":
-        model = audio_model(table)
-        waves = torch.randn(n, case["length"], device=device)
-        mask = torch.ones(n, case["length"], dtype=torch.long, device=device)
-        pooled = lambda m: m(waves, attention_mask=mask).last_hidden_state.mean(1)
-    else:
-        model = video_model(table)
-        size = table["image_size"]
-        pixels = torch.randn(n, table["frames"], 3, size, size, device=device)
-        pooled = lambda m: m(pixels).last_hidden_state.mean(1)
-    return model.to(device), pooled
+from bench_encoders_torch import build  # noqa: E402
 
 
 def sync(device):

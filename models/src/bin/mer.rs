@@ -183,8 +183,8 @@ enum BenchCommand {
         #[arg(long, default_value = "cpu", value_parser = models::results::parse_device)]
         device: String,
         /// mer's precision: `fp32` or `bf16`.
-        #[arg(long, default_value = "fp32", value_parser = ["fp32", "bf16"])]
-        precision: String,
+        #[arg(long, default_value = "fp32")]
+        precision: mer_kernels::Precision,
         /// Cases (default: bert-base).
         #[arg(long = "case", value_name = "NAME", value_parser = models::bench_encoders::CASES)]
         cases: Vec<String>,
@@ -387,10 +387,7 @@ fn main() -> ExitCode {
             results::check_device(&device)?;
             let bench = models::bench_train_step::TrainStepBench {
                 device,
-                precision: match precision.as_str() {
-                    "bf16" => mer_kernels::Precision::Bf16,
-                    _ => mer_kernels::Precision::F32,
-                },
+                precision,
                 cases,
                 steps: steps.max(1),
                 warmup,

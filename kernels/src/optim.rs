@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::slices::{CHUNK, simd};
+use crate::slices::{CHUNK, vectorised};
 
 /// One AdamW update's settings: bias-corrected moments and decoupled weight decay, as Burn's
 /// `AdamW` and PyTorch's `torch.optim.AdamW` define them.
@@ -32,31 +32,33 @@ pub struct AdamWStep {
 /// `param ← param·(1 − lr·λ) − lr · (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)`.
 /// Moments that start at zero make the first step Burn's (it starts them from the gradient).
 pub fn adamw(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamWStep) {
-    let AdamWStep {
-        lr,
-        beta_1,
-        beta_2,
-        epsilon,
-        weight_decay,
-        time,
-    } = *step;
-    let (c1, c2) = (1.0 - beta_1.powi(time), 1.0 - beta_2.powi(time));
-    let decay = (1.0 - lr * weight_decay as f64) as f32;
-    let lr = lr as f32;
     param
         .par_chunks_mut(CHUNK)
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
-        .for_each(|((p, g), (m, v))| {
-            simd(|| {
-                for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-                    *m = beta_1 * *m + (1.0 - beta_1) * g;
-                    *v = beta_2 * *v + (1.0 - beta_2) * (g * g);
-                    let delta = (*m / c1) / ((*v / c2).sqrt() + epsilon);
-                    *p = *p * decay - delta * lr;
-                }
-            })
-        });
+        .for_each(|((p, g), (m, v))| adamw_chunk(p, g, m, v, step));
+}
+
+vectorised! {
+    fn adamw_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamWStep) {
+        let AdamWStep {
+            lr,
+            beta_1,
+            beta_2,
+            epsilon,
+            weight_decay,
+            time,
+        } = *step;
+        let (c1, c2) = (1.0 - beta_1.powi(time), 1.0 - beta_2.powi(time));
+        let decay = (1.0 - lr * weight_decay as f64) as f32;
+        let lr = lr as f32;
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+            *m = beta_1 * *m + (1.0 - beta_1) * g;
+            *v = beta_2 * *v + (1.0 - beta_2) * (g * g);
+            let delta = (*m / c1) / ((*v / c2).sqrt() + epsilon);
+            *p = *p * decay - delta * lr;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -332,34 +332,17 @@ const LANES: usize = 16;
 /// `Σ f(x)` over `x`.
 #[inline(always)]
 fn sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane += f(v);
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
+    sum3(x, x, x, |v, _, _| f(v))
 }
 
 /// `Σ f(a, b)` over two slices of one length.
 #[inline(always)]
 fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = (ac.remainder().iter().zip(bc.remainder()))
-        .map(|(&a, &b)| f(a, b))
-        .sum();
-    for (ac, bc) in ac.zip(bc) {
-        for ((lane, &a), &b) in lanes.iter_mut().zip(ac).zip(bc) {
-            *lane += f(a, b);
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
+    sum3(a, b, b, |a, b, _| f(a, b))
 }
 
-/// `Σ f(a, b, c)` over three slices of one length.
+/// `Σ f(a, b, c)` over three slices of one length, in [`LANES`] partial sums, then the
+/// remainder. [`sum`] and [`sum2`] pass a slice more than once: the repeated loads fold into one.
 #[inline(always)]
 fn sum3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
     let mut lanes = [0.0f32; LANES];

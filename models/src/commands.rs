@@ -45,8 +45,9 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Where to train: `cpu`, or `cuda` / `cuda:N` (the first or the N-th NVIDIA GPU; needs a
-    /// `--features cuda` build).
-    #[arg(long, default_value = "cpu", value_parser = results::parse_device)]
+    /// `--features cuda` build). Several GPUs, comma-separated (`--devices cuda:0,cuda:1`),
+    /// train data-parallel: each batch is split over them.
+    #[arg(long, visible_alias = "devices", default_value = "cpu", value_parser = results::parse_devices)]
     pub device: String,
 }
 
@@ -138,7 +139,7 @@ pub fn train_run(
         data.test.len(),
         modalities.join("+")
     );
-    let outcome = (registration.train)(raw, &data, results::device(device))?;
+    let outcome = (registration.train)(raw, &data, &results::devices(device))?;
     results::print_outcome(&outcome, &data);
     Ok(outcome)
 }

@@ -21,6 +21,48 @@ pub fn parse_device(value: &str) -> Result<String, String> {
     }
 }
 
+/// `train --device`'s value: one device as [`parse_device`] takes, or several of one kind,
+/// comma-separated, for data-parallel training (`cuda:0,cuda:1`; `cpu,cpu` runs that path on
+/// the CPU). A GPU named twice is refused.
+pub fn parse_devices(value: &str) -> Result<String, String> {
+    let names: Vec<&str> = value.split(',').collect();
+    let mut gpus = Vec::new();
+    for name in &names {
+        parse_device(name).map_err(|e| format!("{e} (in `{value}`)"))?;
+        if *name != "cpu" {
+            let index = name.strip_prefix("cuda:").unwrap_or("0");
+            if gpus.contains(&index) {
+                return Err(format!("`{value}`: cuda:{index} named twice"));
+            }
+            gpus.push(index);
+        }
+    }
+    if !gpus.is_empty() && gpus.len() != names.len() {
+        return Err(format!(
+            "`{value}`: the CPU and GPUs cannot share a run (name devices of one kind)"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// The devices `train --device` names (checked by [`parse_devices`] and [`check_device`]).
+pub fn devices(value: &str) -> mer_core::registry::Devices {
+    let names: Vec<&str> = value.split(',').collect();
+    #[cfg(feature = "cuda")]
+    if value.starts_with("cuda") {
+        return mer_core::registry::Devices::Cuda(
+            names
+                .iter()
+                .map(|name| match device(name) {
+                    mer_core::registry::Device::Cuda(index) => index,
+                    mer_core::registry::Device::Cpu => 0,
+                })
+                .collect(),
+        );
+    }
+    mer_core::registry::Devices::Cpu(names.len())
+}
+
 /// The device `--device` names (checked by [`parse_device`] and [`check_device`]).
 pub fn device(value: &str) -> mer_core::registry::Device {
     #[cfg(feature = "cuda")]
@@ -155,5 +197,18 @@ mod tests {
             assert!(parse_device(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(device("cpu"), mer_core::registry::Device::Cpu);
+        for ok in ["cpu", "cpu,cpu", "cuda:0,cuda:1", "cuda,cuda:1", "cuda:3"] {
+            assert_eq!(parse_devices(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "cpu,cuda:0",
+            "cuda:0,cuda:0",
+            "cuda,cuda:0",
+            "cpu,",
+            "cuda:0,gpu",
+        ] {
+            assert!(parse_devices(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(devices("cpu,cpu"), mer_core::registry::Devices::Cpu(2));
     }
 }

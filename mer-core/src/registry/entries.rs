@@ -43,6 +43,18 @@ pub enum Device {
     Cuda(usize),
 }
 
+/// Where a run trains: one device, or several of one kind, each batch split over them
+/// ([`crate::train::parallel`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Devices {
+    /// The CPU, with this many replicas of the network (more than one only tests the
+    /// data-parallel path: one replica already uses every core).
+    Cpu(usize),
+    /// The NVIDIA GPUs of these indices (a `--features cuda` build).
+    #[cfg(feature = "cuda")]
+    Cuda(Vec<usize>),
+}
+
 /// Why a run could not be prepared, trained or used.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -175,13 +187,13 @@ pub(super) fn frozen_identities<C: ArchitectureConfig>(
 /// An architecture config whose network trains and predicts on every backend of this build:
 /// every `#[derive(Architecture)]` config whose network implements [`Forward`].
 pub trait Registrable: ArchitectureConfig {
-    /// Trains `run` on `device`.
+    /// Trains `run` on `devices`.
     fn train_on(
         run: &RunConfig<Self>,
         config_toml: &str,
         data: &TrainData,
         store: &Store,
-        device: Device,
+        devices: &Devices,
     ) -> Result<Outcome, TrainError>;
 
     /// Class probabilities of `samples` by the checkpoint at `checkpoint`, on the CPU.
@@ -209,28 +221,34 @@ where
         config_toml: &str,
         data: &TrainData,
         store: &Store,
-        device: Device,
+        devices: &Devices,
     ) -> Result<Outcome, TrainError> {
-        match device {
-            Device::Cpu => crate::train::train::<CpuTraining, C::Network<CpuTraining>>(
-                run,
-                config_toml,
-                data,
-                store,
-                &Default::default(),
-            ),
-            #[cfg(feature = "cuda")]
-            Device::Cuda(index) => {
-                let cache = Path::new(&run.output.cache).join("cubecl");
-                if let Some(file) = super::gpu::configure_cubecl(&cache) {
-                    eprintln!("CubeCL settings: {}", file.display());
-                }
-                crate::train::train::<GpuTraining, C::Network<GpuTraining>>(
+        match devices {
+            Devices::Cpu(replicas) => {
+                crate::train::train_parallel::<CpuTraining, C::Network<CpuTraining>>(
                     run,
                     config_toml,
                     data,
                     store,
-                    &burn::backend::cuda::CudaDevice { index },
+                    &vec![Default::default(); *replicas],
+                )
+            }
+            #[cfg(feature = "cuda")]
+            Devices::Cuda(indices) => {
+                let cache = Path::new(&run.output.cache).join("cubecl");
+                if let Some(file) = super::gpu::configure_cubecl(&cache) {
+                    eprintln!("CubeCL settings: {}", file.display());
+                }
+                let devices: Vec<_> = indices
+                    .iter()
+                    .map(|&index| burn::backend::cuda::CudaDevice { index })
+                    .collect();
+                crate::train::train_parallel::<GpuTraining, C::Network<GpuTraining>>(
+                    run,
+                    config_toml,
+                    data,
+                    store,
+                    &devices,
                 )
             }
         }
@@ -263,11 +281,11 @@ where
 pub(super) fn train<C: Registrable>(
     raw: &RawConfig,
     data: &TrainData,
-    device: Device,
+    devices: &Devices,
 ) -> Result<Outcome, RunError> {
     let (run, config_toml) = resolve::<C>(raw)?;
     let store = Store::new(&run.output.checkpoints);
-    Ok(C::train_on(&run, &config_toml, data, &store, device)?)
+    Ok(C::train_on(&run, &config_toml, data, &store, devices)?)
 }
 
 pub(super) fn predict_with_checkpoint<C: Registrable>(

@@ -7,6 +7,6 @@ pub mod gpu;
 mod registration;
 
 pub use entries::{
-    CpuTraining, Device, GpuTraining, Inference, Registrable, RunError, RunInputs, resolve,
+    CpuTraining, Device, Devices, GpuTraining, Inference, Registrable, RunError, RunInputs, resolve,
 };
 pub use registration::{Registration, architectures, for_config};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::entries::{self, Device, Registrable, RunError, RunInputs};
+use super::entries::{self, Devices, Registrable, RunError, RunInputs};
 use crate::cache::FeatureCache;
 use crate::config::schema::{ConfigValue, Kind};
 use crate::config::{ConfigError, Origin, RawConfig};
@@ -33,7 +33,7 @@ pub struct Registration {
     /// The feature-cache identities of the run's frozen encoders (what `mer cache prune` keeps).
     pub frozen_identities: fn(&RawConfig, &FeatureCache) -> Result<Vec<String>, RunError>,
     /// Trains the run on prepared data, into its checkpoint folder.
-    pub train: fn(&RawConfig, &TrainData, Device) -> Result<Outcome, RunError>,
+    pub train: fn(&RawConfig, &TrainData, &Devices) -> Result<Outcome, RunError>,
     /// Class probabilities of samples by a checkpoint of this architecture, on the CPU.
     pub predict: PredictFn,
 }

@@ -19,6 +19,8 @@ pub enum TrainError {
     State { path: PathBuf, message: String },
     #[error("the training split is empty")]
     NoData,
+    #[error("no device to train on")]
+    NoDevice,
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]

@@ -7,6 +7,7 @@
 //! at any point resumes from its last completed epoch and ends exactly as an uninterrupted run.
 
 use std::fs;
+use std::ops::Range;
 use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
@@ -26,6 +27,7 @@ use super::data::TrainData;
 use super::error::{TrainError, io, state_error};
 use super::evaluate::evaluate;
 use super::frozen::{FrozenFeatures, SplitName};
+use super::parallel;
 use super::records::{BestEpoch, EpochRecord, Outcome};
 use super::schedule::LinearSchedule;
 use super::state::{CONFIG, Progress, read_state, write_state};
@@ -56,9 +58,27 @@ where
     A: Architecture<B> + AutodiffModule<B> + Forward<B>,
     A::InnerModule: Architecture<B::InnerBackend, Config = A::Config> + Forward<B::InnerBackend>,
 {
+    train_parallel::<B, A>(run, config_toml, data, store, std::slice::from_ref(device))
+}
+
+/// [`train`], each batch split over `devices` ([`super::parallel`]); the first one holds the
+/// run's network, evaluates it and encodes frozen inputs.
+pub fn train_parallel<B, A>(
+    run: &RunConfig<A::Config>,
+    config_toml: &str,
+    data: &TrainData,
+    store: &Store,
+    devices: &[B::Device],
+) -> Result<Outcome, TrainError>
+where
+    B: AutodiffBackend,
+    A: Architecture<B> + AutodiffModule<B> + Forward<B>,
+    A::InnerModule: Architecture<B::InnerBackend, Config = A::Config> + Forward<B::InnerBackend>,
+{
     if data.train.is_empty() {
         return Err(TrainError::NoData);
     }
+    let device = devices.first().ok_or(TrainError::NoDevice)?;
     let id = run.checkpoint_id();
     let relative = id.relative_dir();
     let dir = store.root().join(&relative);
@@ -146,10 +166,16 @@ where
         settings.warmup_ratio,
         settings.epochs * batches_per_epoch,
     );
-    let weights = Tensor::<B, 1>::from_floats(
-        balanced_weights(&data.train_class_counts()).as_slice(),
-        device,
-    );
+    let class_weights = balanced_weights(&data.train_class_counts());
+    let train_labels: Vec<usize> = data.train.iter().map(|s| s.label).collect();
+    if devices.len() > 1 {
+        eprintln!(
+            "data-parallel over {} devices: each batch of {} split into shards of at most {}",
+            devices.len(),
+            settings.batch_size,
+            settings.batch_size.div_ceil(devices.len())
+        );
+    }
     let abort_after: Option<usize> = std::env::var(ABORT_AFTER_STEPS)
         .ok()
         .and_then(|v| v.parse().ok());
@@ -159,7 +185,9 @@ where
     while !progress.finished && progress.epochs_done < settings.epochs {
         let epoch = progress.epochs_done + 1;
         let started = Instant::now();
-        B::seed(device, epoch_seed(settings.seed, epoch));
+        for device in devices {
+            B::seed(device, epoch_seed(settings.seed, epoch));
+        }
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(settings.seed, epoch)));
 
@@ -175,14 +203,35 @@ where
             2 * settings.batch_size,
         );
         for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
-            let samples: Vec<&Sample> = chunk.iter().map(|&j| &data.train[j]).collect();
             let decoded = media.take(chunk.len())?;
-            let mut batch = Batch::<B>::padded(&samples, &decoded, data.pad_id, &padding, device);
-            frozen.attach(&mut batch, SplitName::Train, chunk, device);
-            let output = autocast(precision, || {
-                network.forward(&batch, Some(&settings.losses))
-            });
-            let step = step_loss(output, batch.labels, &weights, &settings.losses)?;
+            // One shard's loss and gradients, on `device` by `network` (a replica there).
+            let shard_step = |network: &A, at: Range<usize>, device: &B::Device, share| {
+                let samples: Vec<&Sample> =
+                    chunk[at.clone()].iter().map(|&j| &data.train[j]).collect();
+                let mut batch = Batch::<B>::padded(
+                    &samples,
+                    &decoded[at.clone()],
+                    data.pad_id,
+                    &padding,
+                    device,
+                );
+                frozen.attach(&mut batch, SplitName::Train, &chunk[at], device);
+                let output = autocast(precision, || {
+                    network.forward(&batch, Some(&settings.losses))
+                });
+                let weights = Tensor::<B, 1>::from_floats(class_weights.as_slice(), device);
+                let step = step_loss(output, batch.labels, &weights, &settings.losses, share)?;
+                let grads = GradientsParams::from_grads(step.total.backward(), network);
+                Ok::<_, TrainError>((grads, step.value, step.terms))
+            };
+            let shards = parallel::shards(chunk.len(), devices.len());
+            let labels: Vec<usize> = chunk.iter().map(|&j| train_labels[j]).collect();
+            let shares = parallel::shares(&labels, &class_weights, &shards);
+            let per_shard = parallel::run_shards(&network, devices, &shards, &shares, &shard_step);
+            let mut step = ShardSum::default();
+            for shard in per_shard {
+                step.add(shard?);
+            }
             if !step.value.is_finite() {
                 return Err(TrainError::NonFinite {
                     epoch,
@@ -198,7 +247,10 @@ where
             }
             loss_sum += step.value;
             term_means.add(&step.terms);
-            let grads = GradientsParams::from_grads(step.total.backward(), &network);
+            let grads = match step.grads.len() {
+                1 => step.grads.pop().expect("one shard's gradients"),
+                _ => parallel::sum_gradients(&network, step.grads, device),
+            };
             network = optimizer.step(schedule.lr(progress.step), network, grads);
             progress.step += 1;
             steps_this_process += 1;
@@ -333,6 +385,29 @@ where
         cache: cache.stats(),
         batch_shapes: padding.shapes(),
     })
+}
+
+/// A batch's shards added up: their gradients (in device order), loss and terms.
+#[derive(Default)]
+struct ShardSum {
+    grads: Vec<GradientsParams>,
+    value: f64,
+    terms: Vec<(&'static str, f64)>,
+}
+
+impl ShardSum {
+    fn add(&mut self, (grads, value, terms): (GradientsParams, f64, Vec<(&'static str, f64)>)) {
+        self.grads.push(grads);
+        self.value += value;
+        if self.terms.is_empty() {
+            self.terms = terms;
+        } else {
+            // Every replica is the same network: the same terms, in the same order.
+            for ((_, sum), (_, value)) in self.terms.iter_mut().zip(terms) {
+                *sum += value;
+            }
+        }
+    }
 }
 
 /// The most tokens a padded batch may have: the shortest `max_len` of the text encoders (their

@@ -8,7 +8,7 @@ use burn::tensor::{Int, Tensor};
 
 use super::error::TrainError;
 use crate::architecture::Output;
-use crate::nn::loss::{CLASSIFICATION, Losses, classification_loss};
+use crate::nn::loss::{CLASSIFICATION, ClassificationLoss, Losses, classification_loss};
 
 /// A batch's total loss (for the backward pass), its value, and each term's unweighted value.
 pub struct StepLoss<B: Backend> {
@@ -17,13 +17,46 @@ pub struct StepLoss<B: Backend> {
     pub terms: Vec<(&'static str, f64)>,
 }
 
+/// The part of a batch one device's shard is, in data-parallel training. Each loss term of the
+/// shard is scaled by it, so that the shards' losses (and gradients) add up to the whole
+/// batch's: weighted cross-entropy by the shard's part of the batch's class weights (its
+/// denominator), every other term by the shard's part of the samples. That sum is exact for
+/// terms that are means over samples; a term that compares samples with each other (a
+/// contrastive loss) sees only its shard's samples, as under PyTorch's DDP.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share {
+    /// The shard's samples over the batch's.
+    pub samples: f64,
+    /// The shard's sum of class weights over the batch's.
+    pub class_weight: f64,
+}
+
+impl Share {
+    /// One device: the whole batch.
+    pub const WHOLE: Share = Share {
+        samples: 1.0,
+        class_weight: 1.0,
+    };
+
+    /// The factor of term `name` under `losses`.
+    fn of(&self, name: &str, losses: &Losses) -> f64 {
+        match name == CLASSIFICATION && losses.classification().0 == ClassificationLoss::WeightedCe
+        {
+            true => self.class_weight,
+            false => self.samples,
+        }
+    }
+}
+
 /// Weights and sums the terms of `output`: classification of its logits against `labels`
-/// (`class_weights` for weighted cross-entropy), then every term the network added.
+/// (`class_weights` for weighted cross-entropy), then every term the network added, each
+/// scaled by the shard's [`Share`] of its batch ([`Share::WHOLE`] on one device).
 pub fn step_loss<B: Backend>(
     output: Output<B>,
     labels: Tensor<B, 1, Int>,
     class_weights: &Tensor<B, 1>,
     losses: &Losses,
+    share: Share,
 ) -> Result<StepLoss<B>, TrainError> {
     let classification = classification_loss(
         losses.classification(),
@@ -42,11 +75,17 @@ pub fn step_loss<B: Backend>(
         .convert::<f32>()
         .into_vec()
         .expect("float loss terms");
+    let scaled: Vec<f64> = terms
+        .iter()
+        .zip(&values)
+        .map(|((name, _), v)| f64::from(*v) * share.of(name, losses))
+        .collect();
     let mut total: Option<Tensor<B, 1>> = None;
     let mut value = 0.0;
-    for ((name, term), unweighted) in terms.iter().zip(&values) {
-        let weight = losses.weight(name);
-        value += weight * f64::from(*unweighted);
+    for ((name, term), unweighted) in terms.iter().zip(&scaled) {
+        // One factor per term: a shard's share folds into its weight.
+        let weight = losses.weight(name) * share.of(name, losses);
+        value += losses.weight(name) * unweighted;
         let weighted = term.clone().mul_scalar(weight);
         total = Some(match total {
             Some(sum) => sum + weighted,
@@ -58,8 +97,8 @@ pub fn step_loss<B: Backend>(
         value,
         terms: terms
             .iter()
-            .zip(values)
-            .map(|((name, _), v)| (*name, f64::from(v)))
+            .zip(scaled)
+            .map(|((name, _), v)| (*name, v))
             .collect(),
     })
 }
@@ -112,14 +151,14 @@ mod tests {
         );
         let aux = Tensor::<B, 1>::from_floats([3.0], &device);
         let output = Output::logits(logits.clone()).with_term("aux", aux.clone());
-        let step = step_loss(output, labels.clone(), &weights, &losses).unwrap();
+        let step = step_loss(output, labels.clone(), &weights, &losses, Share::WHOLE).unwrap();
         let ce = 2f32.ln();
         assert!((step.total.into_scalar() - (ce + 1.5)).abs() < 1e-5);
         assert!((step.value - f64::from(ce + 1.5)).abs() < 1e-5);
         assert_eq!(step.terms[1], ("aux", 3.0));
         let other = Output::logits(logits).with_term("other", aux);
         assert!(matches!(
-            step_loss(other, labels, &weights, &losses),
+            step_loss(other, labels, &weights, &losses, Share::WHOLE),
             Err(TrainError::UnconfiguredTerm(name)) if name == "other"
         ));
     }

@@ -112,17 +112,7 @@ where
         }
         None => {
             atomic::write(&dir.join(CONFIG), config_toml.as_bytes()).map_err(io(&dir))?;
-            Progress {
-                epochs_done: 0,
-                step: 0,
-                best: None,
-                bad_epochs: 0,
-                finished: false,
-                history: Vec::new(),
-                seconds: Vec::new(),
-                utterances_per_s: Vec::new(),
-                eval_utterances_per_s: Vec::new(),
-            }
+            Progress::default()
         }
     };
     if progress.epochs_done == 0 {
@@ -224,14 +214,8 @@ where
                 let grads = GradientsParams::from_grads(step.total.backward(), network);
                 Ok::<_, TrainError>((grads, step.value, step.terms))
             };
-            let shards = parallel::shards(chunk.len(), devices.len());
             let labels: Vec<usize> = chunk.iter().map(|&j| train_labels[j]).collect();
-            let shares = parallel::shares(&labels, &class_weights, &shards);
-            let per_shard = parallel::run_shards(&network, devices, &shards, &shares, &shard_step);
-            let mut step = ShardSum::default();
-            for shard in per_shard {
-                step.add(shard?);
-            }
+            let step = parallel::step(&network, devices, (&labels, &class_weights), &shard_step)?;
             if !step.value.is_finite() {
                 return Err(TrainError::NonFinite {
                     epoch,
@@ -247,10 +231,7 @@ where
             }
             loss_sum += step.value;
             term_means.add(&step.terms);
-            let grads = match step.grads.len() {
-                1 => step.grads.pop().expect("one shard's gradients"),
-                _ => parallel::sum_gradients(&network, step.grads, device),
-            };
+            let grads = step.gradients(&network, device);
             network = optimizer.step(schedule.lr(progress.step), network, grads);
             progress.step += 1;
             steps_this_process += 1;
@@ -385,29 +366,6 @@ where
         cache: cache.stats(),
         batch_shapes: padding.shapes(),
     })
-}
-
-/// A batch's shards added up: their gradients (in device order), loss and terms.
-#[derive(Default)]
-struct ShardSum {
-    grads: Vec<GradientsParams>,
-    value: f64,
-    terms: Vec<(&'static str, f64)>,
-}
-
-impl ShardSum {
-    fn add(&mut self, (grads, value, terms): (GradientsParams, f64, Vec<(&'static str, f64)>)) {
-        self.grads.push(grads);
-        self.value += value;
-        if self.terms.is_empty() {
-            self.terms = terms;
-        } else {
-            // Every replica is the same network: the same terms, in the same order.
-            for ((_, sum), (_, value)) in self.terms.iter_mut().zip(terms) {
-                *sum += value;
-            }
-        }
-    }
 }
 
 /// The most tokens a padded batch may have: the shortest `max_len` of the text encoders (their

@@ -28,6 +28,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 
+use super::error::TrainError;
 use super::step::Share;
 
 /// `len` positions split into at most `devices` contiguous shards whose lengths differ by at
@@ -66,6 +67,31 @@ pub fn shares(labels: &[usize], class_weights: &[f32], shards: &[Range<usize>]) 
             class_weight: weight(at) / total,
         })
         .collect()
+}
+
+/// One shard's gradients, loss and (scaled) loss terms.
+pub type ShardStep = (GradientsParams, f64, Vec<(&'static str, f64)>);
+
+/// `shard_step` of each shard of a batch whose samples have `labels` (under per-class weights), on
+/// `devices` ([`run_shards`]), added up; the first error of a shard, if any.
+pub fn step<B, M, F>(
+    network: &M,
+    devices: &[B::Device],
+    (labels, class_weights): (&[usize], &[f32]),
+    shard_step: &F,
+) -> Result<ShardSum, TrainError>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    F: Fn(&M, Range<usize>, &B::Device, Share) -> Result<ShardStep, TrainError> + Sync,
+{
+    let shards = shards(labels.len(), devices.len());
+    let shares = shares(labels, class_weights, &shards);
+    let mut sum = ShardSum::default();
+    for shard in run_shards(network, devices, &shards, &shares, shard_step) {
+        sum.add(shard?);
+    }
+    Ok(sum)
 }
 
 /// `step` of each shard, in shard order: the first by `network` on this thread, each other by a
@@ -147,6 +173,42 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradientSum<'_, B> {
         }
         if let Some(total) = total {
             self.sum.register::<B::InnerBackend, D>(param.id, total);
+        }
+    }
+}
+
+/// A batch's shards added up: their gradients (in device order), loss and terms.
+#[derive(Default)]
+pub struct ShardSum {
+    pub grads: Vec<GradientsParams>,
+    pub value: f64,
+    pub terms: Vec<(&'static str, f64)>,
+}
+
+impl ShardSum {
+    /// Adds one shard's gradients, loss and terms.
+    pub fn add(&mut self, (grads, value, terms): ShardStep) {
+        self.grads.push(grads);
+        self.value += value;
+        if self.terms.is_empty() {
+            self.terms = terms;
+        } else {
+            // Every replica is the same network: the same terms, in the same order.
+            for ((_, sum), (_, value)) in self.terms.iter_mut().zip(terms) {
+                *sum += value;
+            }
+        }
+    }
+
+    /// The batch's gradients: the one shard's, or all shards' summed on `device`.
+    pub fn gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
+        mut self,
+        module: &M,
+        device: &B::Device,
+    ) -> GradientsParams {
+        match self.grads.len() {
+            1 => self.grads.pop().expect("one shard's gradients"),
+            _ => sum_gradients(module, self.grads, device),
         }
     }
 }

@@ -14,8 +14,9 @@ use super::error::{TrainError, io, state_error};
 use super::records::{BestEpoch, EpochRecord};
 use crate::util::atomic;
 
-/// Everything that resuming needs besides the weights and the optimiser.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Everything that resuming needs besides the weights and the optimiser; `default()` is a run
+/// before its first epoch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Progress {
     pub epochs_done: usize,
     pub step: usize,

@@ -157,14 +157,12 @@ where
         settings.epochs * batches_per_epoch,
     );
     let class_weights = balanced_weights(&data.train_class_counts());
-    let train_labels: Vec<usize> = data.train.iter().map(|s| s.label).collect();
-    if devices.len() > 1 {
-        eprintln!(
-            "data-parallel over {} devices: each batch of {} split into shards of at most {}",
-            devices.len(),
-            settings.batch_size,
-            settings.batch_size.div_ceil(devices.len())
-        );
+    let weights: Vec<Tensor<B, 1>> = devices
+        .iter()
+        .map(|device| Tensor::from_floats(class_weights.as_slice(), device))
+        .collect();
+    if let Some(split) = parallel::describe(devices.len(), settings.batch_size) {
+        eprintln!("{split}");
     }
     let abort_after: Option<usize> = std::env::var(ABORT_AFTER_STEPS)
         .ok()
@@ -195,7 +193,8 @@ where
         for (i, chunk) in order.chunks(settings.batch_size).enumerate() {
             let decoded = media.take(chunk.len())?;
             // One shard's loss and gradients, on `device` by `network` (a replica there).
-            let shard_step = |network: &A, at: Range<usize>, device: &B::Device, share| {
+            let shard_step = |network: &A, at: Range<usize>, on: usize, share| {
+                let device = &devices[on];
                 let samples: Vec<&Sample> =
                     chunk[at.clone()].iter().map(|&j| &data.train[j]).collect();
                 let mut batch = Batch::<B>::padded(
@@ -209,12 +208,11 @@ where
                 let output = autocast(precision, || {
                     network.forward(&batch, Some(&settings.losses))
                 });
-                let weights = Tensor::<B, 1>::from_floats(class_weights.as_slice(), device);
-                let step = step_loss(output, batch.labels, &weights, &settings.losses, share)?;
+                let step = step_loss(output, batch.labels, &weights[on], &settings.losses, share)?;
                 let grads = GradientsParams::from_grads(step.total.backward(), network);
                 Ok::<_, TrainError>((grads, step.value, step.terms))
             };
-            let labels: Vec<usize> = chunk.iter().map(|&j| train_labels[j]).collect();
+            let labels: Vec<usize> = chunk.iter().map(|&j| data.train[j].label).collect();
             let step = parallel::step(&network, devices, (&labels, &class_weights), &shard_step)?;
             if !step.value.is_finite() {
                 return Err(TrainError::NonFinite {

@@ -47,6 +47,17 @@ pub fn shards(len: usize, devices: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// What a run over `devices` does with its batches, when it splits them.
+pub fn describe(devices: usize, batch_size: usize) -> Option<String> {
+    (devices > 1).then(|| {
+        format!(
+            "data-parallel over {devices} devices: each batch of {batch_size} split into shards \
+             of at most {}",
+            batch_size.div_ceil(devices)
+        )
+    })
+}
+
 /// Each shard's [`Share`] of a batch whose samples have `labels`, under per-class
 /// `class_weights` (those of weighted cross-entropy).
 pub fn shares(labels: &[usize], class_weights: &[f32], shards: &[Range<usize>]) -> Vec<Share> {
@@ -83,7 +94,7 @@ pub fn step<B, M, F>(
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
-    F: Fn(&M, Range<usize>, &B::Device, Share) -> Result<ShardStep, TrainError> + Sync,
+    F: Fn(&M, Range<usize>, usize, Share) -> Result<ShardStep, TrainError> + Sync,
 {
     let shards = shards(labels.len(), devices.len());
     let shares = shares(labels, class_weights, &shards);
@@ -95,7 +106,8 @@ where
 }
 
 /// `step` of each shard, in shard order: the first by `network` on this thread, each other by a
-/// copy of `network` forked to its device (`devices[k]` for shard `k`), on a thread of its own.
+/// copy of `network` forked to its device (`devices[k]` for shard `k`, whose index `step` is
+/// given), on a thread of its own.
 pub fn run_shards<B, M, R, F>(
     network: &M,
     devices: &[B::Device],
@@ -107,10 +119,10 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
     R: Send,
-    F: Fn(&M, Range<usize>, &B::Device, Share) -> R + Sync,
+    F: Fn(&M, Range<usize>, usize, Share) -> R + Sync,
 {
     if shards.len() == 1 {
-        return vec![step(network, shards[0].clone(), &devices[0], shares[0])];
+        return vec![step(network, shards[0].clone(), 0, shares[0])];
     }
     let replicas: Vec<M> = devices[1..shards.len()]
         .iter()
@@ -119,13 +131,13 @@ where
     std::thread::scope(|scope| {
         let others: Vec<_> = replicas
             .into_iter()
-            .zip(&devices[1..])
             .zip(shards[1..].iter().zip(&shares[1..]))
-            .map(|((replica, device), (at, &share))| {
-                scope.spawn(move || step(&replica, at.clone(), device, share))
+            .enumerate()
+            .map(|(k, (replica, (at, &share)))| {
+                scope.spawn(move || step(&replica, at.clone(), k + 1, share))
             })
             .collect();
-        let first = step(network, shards[0].clone(), &devices[0], shares[0]);
+        let first = step(network, shards[0].clone(), 0, shares[0]);
         std::iter::once(first)
             .chain(others.into_iter().map(|other| {
                 other

@@ -75,31 +75,25 @@ pub fn step_loss<B: Backend>(
         .convert::<f32>()
         .into_vec()
         .expect("float loss terms");
-    let scaled: Vec<f64> = terms
-        .iter()
-        .zip(&values)
-        .map(|((name, _), v)| f64::from(*v) * share.of(name, losses))
-        .collect();
     let mut total: Option<Tensor<B, 1>> = None;
     let mut value = 0.0;
-    for ((name, term), unweighted) in terms.iter().zip(&scaled) {
-        // One factor per term: a shard's share folds into its weight.
-        let weight = losses.weight(name) * share.of(name, losses);
-        value += losses.weight(name) * unweighted;
-        let weighted = term.clone().mul_scalar(weight);
+    let mut scaled = Vec::with_capacity(terms.len());
+    for ((name, term), unweighted) in terms.iter().zip(&values) {
+        let (weight, part) = (losses.weight(name), share.of(name, losses));
+        let term_value = f64::from(*unweighted) * part;
+        value += weight * term_value;
+        // One factor per term: the shard's share folds into the term's weight.
+        let weighted = term.clone().mul_scalar(weight * part);
         total = Some(match total {
             Some(sum) => sum + weighted,
             None => weighted,
         });
+        scaled.push((*name, term_value));
     }
     Ok(StepLoss {
         total: total.expect("the classification term is always there"),
         value,
-        terms: terms
-            .iter()
-            .zip(scaled)
-            .map(|((name, _), v)| (*name, v))
-            .collect(),
+        terms: scaled,
     })
 }
 
